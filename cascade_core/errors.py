@@ -1,0 +1,132 @@
+"""Exceptions raised by cascade_core.
+
+Every exception the library raises on purpose derives from `CascadeError`.
+Each class also derives from the builtin a caller would catch for the same
+failure (`ValueError` for bad overrides, `FileNotFoundError` for a missing
+script, `LookupError` for an unknown run), and carries the offending value
+as attributes, so callers can report it without parsing the message.
+
+The CLI prints `Error: <message>` and exits non-zero; the IPython magics
+raise `UsageError` with the same message.
+"""
+
+from __future__ import annotations
+
+
+class CascadeError(Exception):
+    """Base class of the errors that cascade_core raises on purpose."""
+
+
+# Scripts -------------------------------------------------------------------
+
+
+class ScriptError(CascadeError):
+    """Raised when a script cannot be read or parsed for its config.
+
+    `path` is the script's path and `lineno` the line at fault, if any.
+    """
+
+    def __init__(self, message: str, path: object = None, lineno: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.lineno = lineno
+
+
+class ScriptNotFoundError(ScriptError, FileNotFoundError):
+    """Raised when the script path does not exist or is not a file."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class ImportedConfigError(ScriptError):
+    """Raised when an override targets a config class imported from another module."""
+
+
+# Overrides -----------------------------------------------------------------
+
+
+class OverrideError(CascadeError, ValueError):
+    """Raised when an override is invalid. Nothing is run when this is raised.
+
+    `key` is the override's key as given and `value` its raw value (or None).
+    """
+
+    def __init__(self, message: str, key: str | None = None, value: object = None):
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+class UnknownKeyError(OverrideError):
+    """Raised when an override names no field of the script's config."""
+
+
+class AmbiguousKeyError(OverrideError):
+    """Raised when a bare key names fields of several config classes."""
+
+
+class DuplicateKeyError(OverrideError):
+    """Raised when the same field is overridden twice in one command."""
+
+
+class MissingValueError(OverrideError):
+    """Raised when an override key has no value after it."""
+
+
+class InvalidValueError(OverrideError):
+    """Raised when an override value does not parse as a Python literal."""
+
+
+class TypeMismatchError(OverrideError, TypeError):
+    """Raised when an override value does not fit the field's type."""
+
+
+# Runs ----------------------------------------------------------------------
+
+
+class RunError(CascadeError):
+    """Base class of errors about runs and the run store."""
+
+
+class RunNotFoundError(RunError, LookupError):
+    """Raised when a run reference matches no run in the store."""
+
+
+class AmbiguousRunError(RunError, LookupError):
+    """Raised when a run id prefix matches several runs."""
+
+
+class RunFailedError(RunError):
+    """Raised when a run ends with a non-zero exit status and the caller asked to be told.
+
+    `run` is the finished `Run`.
+    """
+
+    def __init__(self, message: str, run: object = None):
+        super().__init__(message)
+        self.run = run
+
+
+# Optional dependencies -----------------------------------------------------
+
+
+class MissingDependencyError(CascadeError, ImportError):
+    """Raised when a feature needs an optional package that is not installed.
+
+    The message gives the exact `pip install` command.
+    """
+
+
+def require(module: str, extra: str):
+    """Import and return `module`, or raise MissingDependencyError naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        message = (
+            f"This feature needs the {module.split('.')[0]!r} package, which is not installed. "
+            f"Install it with: pip install 'cascade-ext[{extra}]'"
+        )
+        raise MissingDependencyError(message) from exc
