@@ -19,7 +19,6 @@ COMMANDS = {
     "show": "cascade_core.cli.runs_cmd:show",
     "diff": "cascade_core.cli.runs_cmd:diff",
     "logs": "cascade_core.cli.runs_cmd:logs",
-    "tune": "cascade_core.cli.tune_cmd:tune",
 }
 
 
