@@ -82,6 +82,10 @@ class TypeMismatchError(OverrideError, TypeError):
     """Raised when an override value does not fit the field's type."""
 
 
+class SweepError(OverrideError):
+    """Raised when a sweep value (`1,2`, `range(...)`, `linspace(...)`, ...) is invalid."""
+
+
 # Runs ----------------------------------------------------------------------
 
 
