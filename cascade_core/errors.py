@@ -112,6 +112,76 @@ class RunFailedError(RunError):
         self.run = run
 
 
+class NotInRunError(RunError, RuntimeError):
+    """Raised when code that needs the current run is called outside a run."""
+
+
+class RunFolderMissingError(RunError, FileNotFoundError):
+    """Raised when `CASCADE_RUN_DIR` names a run folder that does not exist.
+
+    `path` is the folder named by the variable.
+    """
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class OutsideRunWarning(UserWarning):
+    """Warned when a run-only call (`log_metric`, `Model.add_log`, ...) is made outside a run.
+
+    The call does nothing and the script goes on.
+    """
+
+
+# Metrics, models and lines -------------------------------------------------
+
+
+class InvalidMetricError(CascadeError, ValueError):
+    """Raised when a metric name, value or step is invalid.
+
+    `name` is the metric name as given and `value` the offending value.
+    """
+
+    def __init__(self, message: str, name: object = None, value: object = None):
+        super().__init__(message)
+        self.name = name
+        self.value = value
+
+
+class MetricTypeError(InvalidMetricError, TypeError):
+    """Raised when a metric name, value or step has the wrong type."""
+
+
+class ModelError(CascadeError):
+    """Base class of errors about models and model lines.
+
+    `path` is the file or folder at fault, if any.
+    """
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = path
+
+
+class ModelFileNotFoundError(ModelError, FileNotFoundError):
+    """Raised when a file attached to a model does not exist."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class ModelFileConflictError(ModelError, ValueError):
+    """Raised when two files attached to one model would get the same name."""
+
+
+class NotALineError(ModelError, ValueError):
+    """Raised when a model line path exists but is not a model line folder."""
+
+
 # Optional dependencies -----------------------------------------------------
 
 
