@@ -86,6 +86,17 @@ class SweepError(OverrideError):
     """Raised when a sweep value (`1,2`, `range(...)`, `linspace(...)`, ...) is invalid."""
 
 
+class UnknownBaseKeyError(UnknownKeyError):
+    """Raised when a base config or a rerun's recorded config has a key the script does not define.
+
+    Passing `force=True` (`-f`) adds such keys instead.
+    """
+
+
+class FieldNotAddableError(OverrideError):
+    """Raised when `-f` asks to add a key to a script that has nowhere to put it."""
+
+
 # Runs ----------------------------------------------------------------------
 
 
@@ -135,6 +146,48 @@ class OutsideRunWarning(UserWarning):
 
     The call does nothing and the script goes on.
     """
+
+
+# Bases, reruns and browsing -----------------------------------------------
+
+
+class ConfigFileError(CascadeError, ValueError):
+    """Raised when a base config file cannot be read, does not parse, or is not a mapping.
+
+    `path` is the file at fault.
+    """
+
+    def __init__(self, message: str, path: object = None):
+        super().__init__(message)
+        self.path = path
+
+
+class RecordedValueError(RunError, ValueError):
+    """Raised when a value recorded in a run folder cannot be turned back into a Python value.
+
+    `key` is the config key and `value` the recorded text.
+    """
+
+    def __init__(self, message: str, key: str | None = None, value: object = None):
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+class RunInProgressError(RunError, RuntimeError):
+    """Raised when an operation that needs a finished run (removing it) is given a running one."""
+
+
+class InvalidAgeError(CascadeError, ValueError):
+    """Raised when an age such as `30d` or `12h` does not parse. `value` is the text given."""
+
+    def __init__(self, message: str, value: object = None):
+        super().__init__(message)
+        self.value = value
+
+
+class ScriptChangedWarning(UserWarning):
+    """Warned when a rerun's script differs from the source the recorded run started from."""
 
 
 # Metrics, models and lines -------------------------------------------------
