@@ -174,6 +174,10 @@ class RecordedValueError(RunError, ValueError):
         self.value = value
 
 
+class InvalidRunFilterError(RunError, ValueError):
+    """Raised when a run listing filter is invalid, e.g. an unknown status or a negative count."""
+
+
 class RunInProgressError(RunError, RuntimeError):
     """Raised when an operation that needs a finished run (removing it) is given a running one."""
 
