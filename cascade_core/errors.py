@@ -123,6 +123,10 @@ class RunFailedError(RunError):
         self.run = run
 
 
+class RunTimeoutError(RunError, TimeoutError):
+    """Raised when `Run.wait(timeout)` returns before the run has ended; the run goes on."""
+
+
 class NotInRunError(RunError, RuntimeError):
     """Raised when code that needs the current run is called outside a run."""
 
