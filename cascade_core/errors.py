@@ -228,6 +228,10 @@ class ModelError(CascadeError):
         self.path = path
 
 
+class ModelTypeError(ModelError, TypeError):
+    """Raised when a model or line method gets an argument of the wrong type (a config, a model, a file name)."""
+
+
 class ModelFileNotFoundError(ModelError, FileNotFoundError):
     """Raised when a file attached to a model does not exist."""
 
