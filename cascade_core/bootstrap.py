@@ -1,0 +1,140 @@
+"""Code that runs inside the child before the user's script, so the script sees a plain `python script.py`.
+
+The child is started as `python -c BOOTSTRAP SCRIPT ARGS...`. Paths travel
+as argv and environment variables, never pasted into code:
+
+- `CASCADE_SCRIPT_FILE`: the script's real absolute path (for `__file__`,
+  tracebacks and `sys.path[0]`).
+- `CASCADE_SCRIPT_SOURCE`: the file holding the source to execute (the run
+  folder's `cascade_run_script.py`, which may carry overrides).
+- `CASCADE_PATCH_SPAWN`: set to `1` when the source differs from the script,
+  so multiprocessing `spawn` and `forkserver` workers run it too.
+
+`main()` executes the source as `__main__`, with the script's real path as
+its file name and its lines in `linecache`, so tracebacks show the text that
+ran. An uncaught exception is printed without any frame of this module and
+the child exits with status 1, exactly as plain Python does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+SCRIPT_FILE_ENV = "CASCADE_SCRIPT_FILE"
+SCRIPT_SOURCE_ENV = "CASCADE_SCRIPT_SOURCE"
+PATCH_SPAWN_ENV = "CASCADE_PATCH_SPAWN"
+
+BOOTSTRAP = "import cascade_core.bootstrap as _cascade_bootstrap; _cascade_bootstrap.main()"
+"""The `-c` code that starts a child."""
+
+
+def command(script_as_given: str, args: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Return the child's argv for running a script with `args`."""
+    return [sys.executable, "-c", BOOTSTRAP, script_as_given, *args]
+
+
+def load_code(source_path: str, real_path: str):
+    """Compile the source in `source_path` as if it were the file `real_path`.
+
+    The decoded lines go into `linecache` under `real_path`, so tracebacks
+    and `inspect` show the source that runs rather than the file on disk.
+    """
+    import importlib.util
+    import linecache
+
+    with open(source_path, "rb") as stream:
+        data = stream.read()
+    text = importlib.util.decode_source(data)
+    # An mtime of None keeps linecache.checkcache from replacing the entry with the file on disk.
+    linecache.cache[real_path] = (len(text), None, text.splitlines(keepends=True), real_path)
+    return compile(data, real_path, "exec", dont_inherit=True)
+
+
+def main() -> None:
+    """Run the user's script in this process's `__main__` module and exit as plain Python would."""
+    real_path = os.environ[SCRIPT_FILE_ENV]
+    source_path = os.environ[SCRIPT_SOURCE_ENV]
+    sys.argv[:] = sys.argv[1:]
+    sys.path[0] = os.path.dirname(os.path.realpath(real_path))
+
+    try:
+        code = load_code(source_path, real_path)
+    except SyntaxError as exc:
+        _exit_with_traceback(exc, None)
+
+    namespace = _reset_main(real_path)
+    if os.environ.get(PATCH_SPAWN_ENV) == "1":
+        _patch_spawn()
+
+    try:
+        exec(code, namespace)
+    except (SystemExit, KeyboardInterrupt, Exception) as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        _exit_with_traceback(exc, _user_frames(exc.__traceback__, code))
+
+
+def _reset_main(real_path: str) -> dict:
+    import builtins
+    import importlib.machinery
+
+    namespace = sys.modules["__main__"].__dict__
+    namespace.clear()
+    namespace.update(
+        __name__="__main__",
+        __file__=real_path,
+        __builtins__=builtins,
+        __doc__=None,
+        __package__=None,
+        __spec__=None,
+        __loader__=importlib.machinery.SourceFileLoader("__main__", real_path),
+        __cached__=None,
+    )
+    return namespace
+
+
+def _user_frames(traceback, code):
+    """Drop the frames of this module from the front of a traceback."""
+    entry = traceback
+    while entry is not None and entry.tb_frame.f_code is not code:
+        entry = entry.tb_next
+    return entry if entry is not None else traceback
+
+
+def _exit_with_traceback(exc: BaseException, traceback) -> None:
+    exc.__traceback__ = traceback
+    sys.excepthook(type(exc), exc, traceback)
+    if not isinstance(exc, KeyboardInterrupt):
+        sys.exit(1)
+
+    # Plain Python ends on an uncaught KeyboardInterrupt by killing itself
+    # with SIGINT after cleanup, so the parent sees the signal.
+    import atexit
+    import signal
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(130)
+
+
+def _patch_spawn() -> None:
+    """Make multiprocessing workers run the executed source instead of the file on disk."""
+    import multiprocessing.spawn as spawn
+
+    shim = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_mp_main.py")
+    original = spawn.get_preparation_data
+
+    def get_preparation_data(name):
+        data = original(name)
+        if "main_path" in data:
+            data["main_path"] = shim
+        return data
+
+    spawn.get_preparation_data = get_preparation_data

@@ -1,0 +1,605 @@
+"""The run handle: `start()` launches a tracked run, `run()` waits for it, `Run` follows or reads it back.
+
+A run goes through three steps:
+
+1. `prepare()` reads the script's config statically, checks the overrides and
+   builds the source that will run. Bad input raises here, before any run
+   folder exists.
+2. `launch()` creates the run folder, records config, overrides and
+   metadata, and starts the child with its output captured.
+3. A waiter thread refreshes the heartbeat while the child runs, and when it
+   exits stops what is left of its session, finishes the log and records
+   the final status.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from cascade_core import store
+from cascade_core.errors import RunError, RunTimeoutError, ScriptNotFoundError
+
+logger = logging.getLogger(__name__)
+
+READER_DRAIN_TIMEOUT = 2.0
+"""Seconds to keep reading output after the run's processes are gone (a detached process may hold the pipes)."""
+
+ENVIRONMENT_TIMEOUT = 30.0
+"""Seconds the end of a run waits for `environment.json` to be written."""
+
+RUN_DIR_ENV = "CASCADE_RUN_DIR"
+RUN_ID_ENV = "CASCADE_RUN_ID"
+
+
+# Preparing -----------------------------------------------------------------
+
+
+@dataclass
+class LaunchPlan:
+    """Everything needed to launch a run, checked and computed before anything is written.
+
+    Attributes:
+        script: Absolute path of the script.
+        script_as_given: The script path as the caller wrote it (the child's `sys.argv[0]`).
+        config: The discovered `ScriptConfig`, or None for a script without config.
+        overrides: `Field.key` to typed value, in the order given.
+        source: The bytes that run: the script itself when nothing is rewritten.
+        args: Command-line arguments after `sys.argv[0]` (argparse overrides, then pass-through).
+        values: The effective config, `Field.key` to value (defaults with overrides applied).
+        base: What the run records as its base (a run id or a file path), or None.
+    """
+
+    script: Path
+    script_as_given: str
+    config: object
+    overrides: dict
+    source: bytes
+    args: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)
+    base: str | None = None
+
+    @property
+    def rewritten(self) -> bool:
+        return self.source != self.script.read_bytes()
+
+
+def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=None) -> LaunchPlan:
+    """Check a run's script and overrides and build what will run, without running it.
+
+    Args:
+        script: Path of the script.
+        *overrides: CLI tokens (`"--lr", "0.1"`, a bare `"--"` starts
+            pass-through arguments) or a single mapping of typed values.
+        base: A run reference or config file whose values go under the overrides.
+        force: Add base keys that the script does not define instead of raising.
+        argv: Extra arguments for the script's `sys.argv`.
+        root: The store used to resolve a run reference given as `base`.
+
+    Raises:
+        ScriptNotFoundError: If the script does not exist.
+        OverrideError: If an override is invalid.
+    """
+    path = _script_path(script)
+    config = _discover(path)
+    typed, passthrough = _typed_overrides(overrides, config)
+    base_label = None
+    extras = {}
+    if base is not None:
+        base_label, typed, extras = _merge_base(base, typed, config, force, root)
+
+    source = path.read_bytes()
+    args: list[str] = []
+    if config is not None and typed and config.style == "argparse":
+        from cascade_core.overrides import argparse_argv
+
+        args = list(argparse_argv(typed, config))
+    elif typed or extras:
+        source = _rewritten_source(config, typed, extras)
+
+    return LaunchPlan(
+        script=path,
+        script_as_given=str(script),
+        config=config,
+        overrides=typed,
+        source=source,
+        args=[*args, *passthrough, *argv],
+        values={**_effective_config(config, typed), **extras},
+        base=base_label,
+    )
+
+
+def _script_path(script) -> Path:
+    path = Path(script).expanduser()
+    if not path.is_file():
+        raise ScriptNotFoundError(
+            f"Script not found: {str(script)!r} (looked in {Path.cwd()}). Check the path.", path=str(script)
+        )
+    return path.absolute()
+
+
+def _discover(path: Path):
+    try:
+        from cascade_core.discovery import discover
+    except ModuleNotFoundError as exc:
+        # TODO: remove once cascade_core.discovery lands; until then scripts run without config.
+        if exc.name != "cascade_core.discovery":
+            raise
+        return None
+    return discover(path)
+
+
+def _typed_overrides(overrides: tuple, config) -> tuple[dict, list[str]]:
+    """Turn `start()`'s overrides into typed values and pass-through arguments."""
+    if len(overrides) == 1 and isinstance(overrides[0], Mapping):
+        from cascade_core.overrides import coerce_overrides
+
+        return dict(coerce_overrides(dict(overrides[0]), config)), []
+
+    tokens = [str(token) for token in overrides]
+    passthrough: list[str] = []
+    if "--" in tokens:
+        cut = tokens.index("--")
+        tokens, passthrough = tokens[:cut], tokens[cut + 1:]
+    if not tokens:
+        return {}, passthrough
+
+    from cascade_core.overrides import parse_overrides
+
+    return dict(parse_overrides(tokens, config)), passthrough
+
+
+def _merge_base(base, typed: dict, config, force: bool, root) -> tuple[str, dict, dict]:
+    from cascade_core.bases import load_base, merge_base
+
+    loaded = load_base(base, root=root)
+    merged = merge_base(loaded, typed, config, force=force)
+    return loaded.label, dict(merged.overrides), dict(merged.extras)
+
+
+def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
+    from cascade_core.rewrite import rewrite
+
+    text = rewrite(config.source, config, typed) if typed else config.source
+    if extras:
+        from cascade_core.bases import add_fields
+
+        text = add_fields(text, config, extras)
+    return text.encode("utf-8")
+
+
+def _effective_config(config, typed: dict) -> dict:
+    if config is None:
+        return dict(typed)
+    values = {}
+    for config_field in config.fields:
+        if config_field.key in typed:
+            values[config_field.key] = typed[config_field.key]
+        else:
+            values[config_field.key] = config_field.default
+    return values
+
+
+def _is_expression(value: object) -> bool:
+    try:
+        from cascade_core.discovery import Expression
+    except ImportError:  # TODO: remove with the fallback in _discover
+        return False
+
+    return isinstance(value, Expression)
+
+
+# Launching -----------------------------------------------------------------
+
+
+def start(script, *overrides, name=None, tags=(), base=None, force=False, no_log=False, chdir=False,
+          root=None, argv=(), sweep_id=None, on_stdout=None, on_stderr=None, on_exit=None, env=None,
+          interactive=False) -> "Run":
+    """Start a tracked run of `script` and return its running `Run` at once.
+
+    Args:
+        script: Path of the script.
+        *overrides: CLI tokens (`"--lr", "0.1"`; after a bare `"--"` tokens
+            go to the script's `sys.argv`) or one mapping of typed values
+            (`{"lr": 0.1}`), checked by the same rules.
+        name: A name for the run.
+        tags: Tags for the run.
+        base: A run reference or config file whose values go under the overrides.
+        force: With `base`, add keys the script does not define.
+        no_log: Keep no `logs/cascade_run.log` (everything else is kept).
+        chdir: Run the script in the run folder instead of the current directory.
+        root: The store folder (see `store.find_root`).
+        argv: Extra arguments for the script's `sys.argv`.
+        sweep_id: The id of the sweep this run belongs to.
+        on_stdout: Called with each decoded chunk of stdout, from a reader thread.
+        on_stderr: The same for stderr.
+        on_exit: Called with the finished `Run`, from a waiter thread.
+        env: Extra environment variables for the child (on top of `os.environ`).
+        interactive: Pass this process's stdin to the child (a terminal, for
+            `input()` and `breakpoint()`); otherwise the child reads /dev/null.
+
+    Raises:
+        ScriptNotFoundError: If the script does not exist.
+        OverrideError: If an override is invalid. No run folder is created.
+    """
+    plan = prepare(script, *overrides, base=base, force=force, argv=argv, root=root)
+    return launch(plan, name=name, tags=tags, no_log=no_log, chdir=chdir, root=root, sweep_id=sweep_id,
+                  on_stdout=on_stdout, on_stderr=on_stderr, on_exit=on_exit, env=env, interactive=interactive)
+
+
+def run(script, *overrides, **options) -> "Run":
+    """Run `script` to the end and return the finished `Run`; `start()` documents the arguments.
+
+    An interrupt (Ctrl-C, a notebook's interrupt) while waiting stops the
+    run, waits for it to end, and is raised again.
+    """
+    handle = start(script, *overrides, **options)
+    handle.wait()
+    return handle
+
+
+def launch(plan: LaunchPlan, *, name=None, tags=(), no_log=False, chdir=False, root=None, sweep_id=None,
+           on_stdout=None, on_stderr=None, on_exit=None, env=None, interactive=False) -> "Run":
+    """Create the run folder for a prepared plan and start the child; `start()` documents the options."""
+    store_root = store.find_root(root)
+    run_id, folder = store.create_run_folder(store_root)
+    try:
+        _write_records(folder, plan)
+        _snapshot_sources(plan.script, folder)
+        handle = Run(folder)
+        handle._begin(plan, name=name, tags=tuple(tags), no_log=no_log, chdir=chdir, sweep_id=sweep_id,
+                      callbacks=(on_stdout, on_stderr, on_exit), env=env, interactive=interactive)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return handle
+
+
+def _write_records(folder: Path, plan: LaunchPlan) -> None:
+    (folder / store.SCRIPT_FILE).write_bytes(plan.source)
+    config_json, values_repr = {}, {}
+    for key, value in plan.values.items():
+        if _is_expression(value):
+            # An expression keeps its source text; it is not a value a rerun can force.
+            config_json[key] = value.source if hasattr(value, "source") else str(value)
+            continue
+        config_json[key] = store.to_json_value(value)
+        values_repr[key] = repr(value)
+    store.write_json(folder / store.CONFIG_FILE, config_json)
+    store.write_json(folder / store.OVERRIDES_FILE, {key: store.to_json_value(v) for key, v in plan.overrides.items()})
+    store.write_json(
+        folder / store.VALUES_FILE,
+        {"config": values_repr, "overrides": {key: repr(value) for key, value in plan.overrides.items()}},
+    )
+
+
+def _snapshot_sources(script: Path, folder: Path) -> None:
+    try:
+        from cascade_core.reruns import snapshot_sources
+    except ModuleNotFoundError as exc:
+        if exc.name != "cascade_core.reruns":
+            raise
+        return
+    snapshot_sources(script, folder)
+
+
+def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, patch_spawn: bool) -> dict:
+    from cascade_core import bootstrap
+
+    child_env = dict(os.environ)
+    child_env.update(extra or {})
+    child_env.setdefault("PYTHONUNBUFFERED", "1")
+    child_env.setdefault("PYTHONIOENCODING", "utf-8")
+    child_env[RUN_DIR_ENV] = str(folder)
+    child_env[RUN_ID_ENV] = run_id
+    child_env[bootstrap.SCRIPT_FILE_ENV] = str(script)
+    child_env[bootstrap.SCRIPT_SOURCE_ENV] = str(folder / store.SCRIPT_FILE)
+    child_env[bootstrap.PATCH_SPAWN_ENV] = "1" if patch_spawn else "0"
+    return child_env
+
+
+# The handle ----------------------------------------------------------------
+
+
+class Run:
+    """A tracked run, either running in this process or read back from its folder.
+
+    Attributes:
+        id: The run id, e.g. `20261204-191426-123-3fa2`.
+        path: The run folder.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path).absolute()
+        self.id = self.path.name
+        self._meta: dict = {}
+        self._config: dict | None = None
+        self._overrides: dict | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._child = None
+        self._stopper = None
+
+    @classmethod
+    def load(cls, path) -> "Run":
+        """Read a run back from its folder (metadata now, config and overrides when first used).
+
+        Raises:
+            RunNotFoundError: If `path` holds no `cascade_run_meta.json`.
+        """
+        from cascade_core.errors import RunNotFoundError
+
+        handle = cls(path)
+        meta = store.read_json(handle.path / store.META_FILE)
+        if not isinstance(meta, dict):
+            raise RunNotFoundError(f"{str(path)!r} is not a run folder: it has no readable {store.META_FILE}.")
+        handle._meta = meta
+        handle._meta["status"] = store.effective_status(meta)
+        if meta["status"] != "running":
+            handle._done.set()
+        return handle
+
+    # Recorded attributes
+
+    @property
+    def meta(self) -> dict:
+        """A copy of the run's metadata, as in `cascade_run_meta.json`."""
+        return dict(self._meta)
+
+    @property
+    def script(self) -> Path | None:
+        script = self._meta.get("script")
+        return Path(script) if script else None
+
+    @property
+    def name(self) -> str | None:
+        return self._meta.get("name")
+
+    @property
+    def tags(self) -> list:
+        return list(self._meta.get("tags") or [])
+
+    @property
+    def status(self) -> str:
+        return self._meta.get("status", "lost")
+
+    @property
+    def returncode(self) -> int | None:
+        return self._meta.get("exit_code")
+
+    @property
+    def started_at(self) -> str | None:
+        return self._meta.get("started_at")
+
+    @property
+    def ended_at(self) -> str | None:
+        return self._meta.get("ended_at")
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end; for a running run, so far."""
+        duration = self._meta.get("duration")
+        if duration is None and self._meta.get("status") == "running" and "start_time" in self._meta:
+            return time.time() - self._meta["start_time"]
+        return duration
+
+    @property
+    def config(self) -> dict:
+        """The effective config: `Field.key` to value, defaults with overrides applied."""
+        if self._config is None:
+            self._read_values()
+        return dict(self._config)
+
+    @property
+    def overrides(self) -> dict:
+        """The overridden keys and their values."""
+        if self._overrides is None:
+            self._read_values()
+        return dict(self._overrides)
+
+    @property
+    def metrics(self) -> dict:
+        """The last logged value of each metric, read from `metrics.jsonl`."""
+        from cascade_core.metrics import last_metrics
+
+        return last_metrics(self.path)
+
+    def log_text(self) -> str:
+        """Return the log as written so far ("" when the run keeps no log)."""
+        try:
+            return (self.path / store.LOG_FILE).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def _read_values(self) -> None:
+        recorded = store.read_json(self.path / store.VALUES_FILE, {}) or {}
+        self._config = _restore(recorded.get("config"), store.read_json(self.path / store.CONFIG_FILE, {}))
+        self._overrides = _restore(recorded.get("overrides"), store.read_json(self.path / store.OVERRIDES_FILE, {}))
+
+    # Control
+
+    def poll(self) -> int | None:
+        """Return the exit status if the run has ended, else None."""
+        if not self._done.is_set() and self._child is None:
+            self._reload_meta()
+        return self.returncode if self._done.is_set() else None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the run to end and return its exit status (128+N when a signal N ended it).
+
+        An interrupt while waiting on a run started here stops the run,
+        waits for it to end, and is raised again.
+
+        Raises:
+            RunTimeoutError: If the run is still going after `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not self._done.wait(0.2 if self._child is None else 0.5):
+                if self._child is None:
+                    self._reload_meta()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise RunTimeoutError(f"Run {self.id} is still {self.status} after {timeout} s.")
+        except KeyboardInterrupt:
+            if self._child is None:
+                raise
+            self._stop_after_interrupt()
+            raise
+        return self.returncode
+
+    def stop(self) -> None:
+        """Stop the run: SIGINT to its process group, then SIGTERM and SIGKILL after grace periods.
+
+        Returns at once; `wait()` for the end. Calling it again kills at once.
+        A run that is not running in this process cannot be stopped here.
+        """
+        if self._stopper is None:
+            if self._done.is_set():
+                return
+            raise RunError(f"Run {self.id} was not started by this process, so it cannot be stopped from here.")
+        if not self._done.is_set():
+            self._stopper.request()
+
+    def _stop_after_interrupt(self) -> None:
+        self.stop()
+        while True:
+            try:
+                self._done.wait()
+                return
+            except KeyboardInterrupt:
+                self.stop()
+
+    def _reload_meta(self) -> None:
+        meta = store.read_json(self.path / store.META_FILE)
+        if isinstance(meta, dict):
+            meta["status"] = store.effective_status(meta)
+            self._meta = meta
+            if meta["status"] != "running":
+                self._done.set()
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.status}>"
+
+    # Lifecycle (runs started in this process)
+
+    def _begin(self, plan: LaunchPlan, *, name, tags, no_log, chdir, sweep_id, callbacks, env, interactive) -> None:
+        from cascade_core import environment, logfile, process
+        from cascade_core.bootstrap import command
+
+        on_stdout, on_stderr, self._on_exit = callbacks
+        self._config, self._overrides = dict(plan.values), dict(plan.overrides)
+        self._meta = self._initial_meta(plan, name, tags, sweep_id)
+        self._save_meta()
+
+        child_env = _child_env(env, self.path, self.id, plan.script, patch_spawn=plan.rewritten)
+        cwd = self.path if chdir else Path.cwd()
+        writer = logfile.LogWriter(None if no_log else self.path / store.LOG_FILE)
+        self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)
+        self._exited = threading.Event()
+        self._stopper = process.Stopper(self._child, self._exited)
+        self._capture = logfile.Capture(self._child.stdout, self._child.stderr, writer, on_stdout, on_stderr)
+        self._writer = writer
+        self._capture.start()
+
+        self._meta["pid"] = self._child.pid
+        self._save_meta()
+        logger.info("Run %s started: %s (pid %d)", self.id, plan.script, self._child.pid)
+        self._environment = environment.write_in_background(self.path, plan.script)
+        threading.Thread(target=self._watch, name=f"cascade-run-{self.id}", daemon=True).start()
+
+    def _initial_meta(self, plan: LaunchPlan, name, tags, sweep_id) -> dict:
+        now = time.time()
+        return {
+            "run_id": self.id,
+            "script": str(plan.script),
+            "argv": [plan.script_as_given, *plan.args],
+            "cwd": str(Path.cwd()),
+            "status": "running",
+            "started_at": store.utc_timestamp(now),
+            "ended_at": None,
+            "duration": None,
+            "exit_code": None,
+            "pid": None,
+            "host": socket.gethostname(),
+            "python": sys.version.split()[0],
+            "python_executable": sys.executable,
+            "base": plan.base,
+            "sweep_id": sweep_id,
+            "name": name,
+            "tags": list(tags),
+            "overrides": list(plan.overrides),
+            "start_time": now,
+            "heartbeat": now,
+            "runner_pid": os.getpid(),
+            "runner_start_time": store.process_start_time(os.getpid()),
+        }
+
+    def _save_meta(self) -> None:
+        with self._lock:
+            store.write_json(self.path / store.META_FILE, self._meta)
+
+    def _watch(self) -> None:
+        """Wait for the child, refreshing the heartbeat, then clean up and record the end."""
+        import subprocess
+
+        from cascade_core import process
+
+        while True:
+            try:
+                status = self._child.wait(timeout=store.HEARTBEAT_INTERVAL)
+                break
+            except subprocess.TimeoutExpired:
+                self._meta["heartbeat"] = time.time()
+                self._save_meta()
+
+        self._exited.set()
+        process.clear_session(self._child.pid)
+        if not self._capture.join(READER_DRAIN_TIMEOUT):
+            logger.warning("Run %s: output pipes still open after the run ended (a detached process?)", self.id)
+            self._capture.abandon()
+        self._writer.close()
+        self._environment.join(ENVIRONMENT_TIMEOUT)
+        self._finish(status)
+
+    def _finish(self, status: int) -> None:
+        exit_code = 128 - status if status < 0 else status
+        interrupted = self._stopper.requested or status == -signal.SIGINT
+        now = time.time()
+        self._meta.update(
+            status="interrupted" if interrupted else "completed" if exit_code == 0 else "failed",
+            exit_code=exit_code,
+            ended_at=store.utc_timestamp(now),
+            duration=round(now - self._meta["start_time"], 3),
+            heartbeat=now,
+        )
+        self._save_meta()
+        logger.info("Run %s %s: exit code %d after %.1f s", self.id, self.status, exit_code, self.duration)
+        self._done.set()
+        if self._on_exit is not None:
+            try:
+                self._on_exit(self)
+            except Exception:  # the run is recorded already; a broken callback must not hide that
+                logger.exception("on_exit callback of run %s failed", self.id)
+
+
+def _restore(recorded: object, fallback: object) -> dict:
+    """Typed values from `repr()` texts, falling back to the JSON record for keys that do not parse."""
+    from cascade_core.bases import literal_value
+    from cascade_core.errors import RecordedValueError
+
+    values = dict(fallback) if isinstance(fallback, dict) else {}
+    for key, text in (recorded or {}).items() if isinstance(recorded, dict) else ():
+        try:
+            values[key] = literal_value(text, key)
+        except RecordedValueError:
+            continue
+    return values
