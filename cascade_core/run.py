@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from cascade_core import store
-from cascade_core.errors import RunError, RunTimeoutError, ScriptNotFoundError
+from cascade_core.errors import RunError, RunTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +89,11 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
         ScriptNotFoundError: If the script does not exist.
         OverrideError: If an override is invalid.
     """
-    path = _script_path(script)
+    path = Path(script).expanduser().absolute()
     config = _discover(path)
     typed, passthrough = _typed_overrides(overrides, config)
-    base_label = None
-    extras = {}
-    if base is not None:
-        base_label, typed, extras = _merge_base(base, typed, config, force, root)
+    merged = _apply_base(base, typed, config, force, root)
+    typed, extras = dict(merged.overrides), dict(merged.extras)
 
     source = path.read_bytes()
     args: list[str] = []
@@ -114,27 +112,13 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
         source=source,
         args=[*args, *passthrough, *argv],
         values={**_effective_config(config, typed), **extras},
-        base=base_label,
+        base=merged.label,
     )
 
 
-def _script_path(script) -> Path:
-    path = Path(script).expanduser()
-    if not path.is_file():
-        raise ScriptNotFoundError(
-            f"Script not found: {str(script)!r} (looked in {Path.cwd()}). Check the path.", path=str(script)
-        )
-    return path.absolute()
-
-
 def _discover(path: Path):
-    try:
-        from cascade_core.discovery import discover
-    except ModuleNotFoundError as exc:
-        # TODO: remove once cascade_core.discovery lands; until then scripts run without config.
-        if exc.name != "cascade_core.discovery":
-            raise
-        return None
+    from cascade_core.discovery import discover
+
     return discover(path)
 
 
@@ -158,12 +142,10 @@ def _typed_overrides(overrides: tuple, config) -> tuple[dict, list[str]]:
     return dict(parse_overrides(tokens, config)), passthrough
 
 
-def _merge_base(base, typed: dict, config, force: bool, root) -> tuple[str, dict, dict]:
-    from cascade_core.bases import load_base, merge_base
+def _apply_base(base, typed: dict, config, force: bool, root):
+    from cascade_core.bases import apply_base
 
-    loaded = load_base(base, root=root)
-    merged = merge_base(loaded, typed, config, force=force)
-    return loaded.label, dict(merged.overrides), dict(merged.extras)
+    return apply_base(base, typed, config, force=force, root=root)
 
 
 def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
@@ -174,7 +156,7 @@ def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
         from cascade_core.bases import add_fields
 
         text = add_fields(text, config, extras)
-    return text.encode("utf-8")
+    return text.encode(getattr(config, "encoding", None) or "utf-8")
 
 
 def _effective_config(config, typed: dict) -> dict:
@@ -190,10 +172,7 @@ def _effective_config(config, typed: dict) -> dict:
 
 
 def _is_expression(value: object) -> bool:
-    try:
-        from cascade_core.discovery import Expression
-    except ImportError:  # TODO: remove with the fallback in _discover
-        return False
+    from cascade_core.fieldtypes import Expression
 
     return isinstance(value, Expression)
 
@@ -268,12 +247,10 @@ def _write_records(folder: Path, plan: LaunchPlan) -> None:
     (folder / store.SCRIPT_FILE).write_bytes(plan.source)
     config_json, values_repr = {}, {}
     for key, value in plan.values.items():
-        if _is_expression(value):
-            # An expression keeps its source text; it is not a value a rerun can force.
-            config_json[key] = value.source if hasattr(value, "source") else str(value)
-            continue
         config_json[key] = store.to_json_value(value)
-        values_repr[key] = repr(value)
+        if not _is_expression(value):
+            # An expression is recorded as its source text only: it is no value a rerun can force.
+            values_repr[key] = repr(value)
     store.write_json(folder / store.CONFIG_FILE, config_json)
     store.write_json(folder / store.OVERRIDES_FILE, {key: store.to_json_value(v) for key, v in plan.overrides.items()})
     store.write_json(

@@ -296,8 +296,8 @@ def resolve(ref: str, root=None) -> Path:
         return as_path.absolute()
     model_run = _model_run_id(as_path)
     if model_run is not None:
-        return _by_prefix(model_run, folders, store, f"model folder {ref!r} records run {model_run!r}, which")
-    return _by_prefix(ref, folders, store, f"run reference {ref!r}")
+        return _model_run_folder(ref, model_run, folders, store)
+    return _by_prefix(ref, folders, store)
 
 
 def _model_run_id(folder: Path) -> str | None:
@@ -309,13 +309,23 @@ def _model_run_id(folder: Path) -> str | None:
     return None
 
 
-def _by_prefix(prefix: str, folders: list[Path], store: Path, what: str) -> Path:
+def _model_run_folder(ref: str, run_id: str, folders: list[Path], store: Path) -> Path:
+    for folder in folders:
+        if folder.name == run_id:
+            return folder
+    raise RunNotFoundError(
+        f"Model folder {ref!r} was saved by run {run_id!r}, which is not in {store / 'runs'}. "
+        "Pass --root with the store that holds that run."
+    )
+
+
+def _by_prefix(prefix: str, folders: list[Path], store: Path) -> Path:
     matches = [folder for folder in folders if folder.name.startswith(prefix)] if prefix else []
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise RunNotFoundError(
-            f"No run matches {what} in {store / 'runs'}. "
+            f"No run matches run reference {prefix!r} in {store / 'runs'}. "
             "Give 'last', a run folder path or a run id prefix (see: cascade runs)."
         )
     names = ", ".join(folder.name for folder in matches[:10])
