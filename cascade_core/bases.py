@@ -1,0 +1,476 @@
+"""Base configs: values taken from an earlier run or a config file, under the command-line overrides.
+
+`cascade run train.py --base REF|file.yaml|file.json|file.toml --lr 0.1`
+starts from the base's values, then applies the command-line overrides on
+top. A base key that the script does not define is an error unless `-f`
+(`force=True`), which adds it to the run's config and to the source that runs
+(see `add_fields`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import logging
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cascade_core.errors import (
+    ConfigFileError,
+    FieldNotAddableError,
+    RecordedValueError,
+    UnknownBaseKeyError,
+    UnknownKeyError,
+)
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+
+
+@dataclass(frozen=True)
+class Base:
+    """Values a run starts from before its own overrides.
+
+    Attributes:
+        label: What the run records under `base`: the run id of a run, or
+            the absolute path of a config file.
+        values: Key to typed value, in the order the base gives them.
+    """
+
+    label: str
+    values: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A base merged with the command-line overrides.
+
+    Attributes:
+        overrides: `Field.key` to value, for `rewrite()` and the overrides
+            record. Base values equal to the script's default are left out.
+        extras: Keys the script does not define, kept because of `force`.
+        label: The base's label for the run's metadata, None without a base.
+    """
+
+    overrides: dict
+    extras: dict
+    label: str | None = None
+
+
+# Loading -------------------------------------------------------------------
+
+
+def load_base(ref: str | Path, root=None) -> Base:
+    """Load a base from a config file or from a recorded run.
+
+    Args:
+        ref: A path ending in `.yaml`, `.yml`, `.json` or `.toml`, a run
+            reference (`last`, a run folder, a model folder, an id prefix),
+            or a `Base` already loaded (returned as it is).
+        root: The run store folder used to resolve a run reference.
+
+    Returns:
+        The base, labelled with the file's absolute path or the run id.
+
+    Raises:
+        ConfigFileError: If the config file is missing or invalid.
+        RunNotFoundError, AmbiguousRunError: If the run reference matches no
+            run or several runs.
+        RecordedValueError: If a recorded value cannot be restored.
+    """
+    if isinstance(ref, Base):
+        return ref
+
+    path = Path(ref)
+    if path.suffix.lower() in CONFIG_FILE_SUFFIXES:
+        return Base(str(path.absolute()), load_config_file(path))
+
+    from cascade_core import store
+
+    run_path = store.resolve(str(ref), root)
+    return Base(run_path.name, restore_values(run_path)["config"])
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Read a YAML, JSON or TOML file of config values.
+
+    The top level must be a mapping; values keep the types the format
+    gives them. `merge_base` later reads a key that names a config class and
+    holds a mapping as that class's fields: `{"Train": {"lr": 0.1}}` is
+    `{"Train.lr": 0.1}`.
+
+    Raises:
+        ConfigFileError: If the file is missing, does not parse, or its top
+            level is not a mapping with string keys.
+    """
+    path = Path(path)
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise ConfigFileError(
+            f"Unsupported config file {str(path)!r}: expected a name ending in {', '.join(CONFIG_FILE_SUFFIXES)}.",
+            path,
+        )
+    if not path.is_file():
+        raise ConfigFileError(f"Config file not found: {str(path)!r}. Check the path given to --base.", path)
+
+    try:
+        data = loader(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        # yaml.YAMLError, json.JSONDecodeError and tomllib.TOMLDecodeError are all caught here.
+        raise ConfigFileError(f"Cannot parse config file {str(path)!r}: {exc}", path) from exc
+
+    return _check_mapping(data, path)
+
+
+def _load_yaml(text: str) -> object:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _load_toml(text: str) -> object:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+_LOADERS = {".yaml": _load_yaml, ".yml": _load_yaml, ".json": json.loads, ".toml": _load_toml}
+
+
+def _check_mapping(data: object, path: Path) -> dict:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(
+            f"Config file {str(path)!r} holds a {type(data).__name__}, expected a mapping of "
+            "field names to values, e.g. 'lr: 0.1'.",
+            path,
+        )
+    bad = [key for key in data if not isinstance(key, str)]
+    if bad:
+        raise ConfigFileError(
+            f"Config file {str(path)!r} has a key that is not a field name: {bad[0]!r}. Keys must be text.",
+            path,
+        )
+    return data
+
+
+# Recorded values -----------------------------------------------------------
+
+
+def restore_values(run_path: str | Path) -> dict:
+    """Read a run's config and overrides back with their exact Python types.
+
+    `cascade_values.json` holds `repr()` of every value, so tuples, sets,
+    frozensets, dicts with non-text keys, floats (`nan` and `inf` included)
+    and bytes come back as they were. A run without that file falls back to
+    `cascade_config.json` and `cascade_overrides.json` (JSON types only).
+
+    Returns:
+        `{"config": {key: value}, "overrides": {key: value}}`.
+
+    Raises:
+        RecordedValueError: If a recorded text is not a literal Python value.
+    """
+    from cascade_core import store
+
+    run_path = Path(run_path)
+    recorded = store.read_json(run_path / store.VALUES_FILE)
+    if not isinstance(recorded, dict):
+        config = store.read_json(run_path / store.CONFIG_FILE, {})
+        overrides = store.read_json(run_path / store.OVERRIDES_FILE, {})
+        return {"config": dict(config or {}), "overrides": dict(overrides or {})}
+
+    return {
+        section: {key: literal_value(text, key) for key, text in (recorded.get(section) or {}).items()}
+        for section in ("config", "overrides")
+    }
+
+
+_NAMED_FLOATS = {"nan": math.nan, "inf": math.inf}
+
+
+def literal_value(text: str, key: str | None = None) -> object:
+    """Turn the `repr()` of a literal value back into the value.
+
+    Accepts what `ast.literal_eval` accepts, plus `nan`, `inf`, `set()` and
+    `frozenset(...)`, which are how Python writes those values.
+
+    Raises:
+        RecordedValueError: If `text` is not such a literal.
+    """
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+        return _evaluate(node)
+    except (SyntaxError, ValueError, TypeError, RecursionError) as exc:
+        raise RecordedValueError(
+            f"Cannot restore the recorded value of {key!r}: {text!r} is not a literal Python value. "
+            "Pass the key as an override to set it explicitly.",
+            key,
+            text,
+        ) from exc
+
+
+def _evaluate(node: ast.AST) -> object:
+    if isinstance(node, ast.Name) and node.id in _NAMED_FLOATS:
+        return _NAMED_FLOATS[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = _evaluate(node.operand)
+        if isinstance(operand, bool) or not isinstance(operand, (int, float, complex)):
+            raise ValueError("sign applied to a value that is not a number")
+        return -operand if isinstance(node.op, ast.USub) else +operand
+    if isinstance(node, ast.Tuple):
+        return tuple(_evaluate(item) for item in node.elts)
+    if isinstance(node, ast.List):
+        return [_evaluate(item) for item in node.elts]
+    if isinstance(node, ast.Set):
+        return {_evaluate(item) for item in node.elts}
+    if isinstance(node, ast.Dict):
+        return {_evaluate(key): _evaluate(value) for key, value in zip(node.keys, node.values)}
+    if isinstance(node, ast.Call):
+        return _evaluate_call(node)
+    return ast.literal_eval(node)
+
+
+def _evaluate_call(node: ast.Call) -> object:
+    kind = node.func.id if isinstance(node.func, ast.Name) else None
+    if kind not in ("set", "frozenset") or node.keywords or len(node.args) > 1:
+        raise ValueError("only set(...) and frozenset(...) calls are literal values")
+    items = _evaluate(node.args[0]) if node.args else ()
+    return set(items) if kind == "set" else frozenset(items)
+
+
+# Merging -------------------------------------------------------------------
+
+
+def apply_base(base, overrides: dict, config, force: bool = False, root=None) -> Merged:
+    """Load a base when one is given and merge it under the overrides; `start()` calls this.
+
+    Args:
+        base: None, a loaded `Base`, or what `load_base` takes.
+        overrides: `Field.key` to typed value, already checked.
+        config: The script's `ScriptConfig`.
+        force: See `merge_base`.
+        root: The run store folder, for a run reference.
+
+    Returns:
+        The merged overrides and extras, labelled for the run's `base`
+        metadata; without a base, the overrides unchanged.
+    """
+    if base is None:
+        return Merged(dict(overrides), {})
+    return merge_base(load_base(base, root), overrides, config, force)
+
+
+def merge_base(base: Base, overrides: dict, config, force: bool = False) -> Merged:
+    """Merge a base's values under the command-line overrides.
+
+    Args:
+        base: The loaded base.
+        overrides: `Field.key` to typed value, already checked.
+        config: The script's `ScriptConfig`.
+        force: Keep keys the script does not define (as `Merged.extras`)
+            instead of raising.
+
+    Returns:
+        The merged overrides and the extra keys. A base value equal to the
+        script's current default (same type and value) is not an override.
+
+    Raises:
+        UnknownBaseKeyError: If a base key names no field and `force` is False.
+        OverrideError: If a base value does not fit its field's type.
+    """
+    from cascade_core.overrides import coerce_overrides
+
+    known, extras = _split_known(base, config, force)
+    checked = coerce_overrides(adapt_containers(known, config), config)
+
+    merged = {key: value for key, value in checked.items() if not _equals_default(config.lookup(key), value)}
+    for key, value in overrides.items():
+        merged.pop(key, None)
+        merged[key] = value
+    return Merged(merged, extras, base.label)
+
+
+def _split_known(base: Base, config, force: bool) -> tuple[dict, dict]:
+    known, extras = {}, {}
+    for key, value in _flatten_classes(base.values, config).items():
+        try:
+            known[config.lookup(key).key] = value
+        except UnknownKeyError:
+            extras[key] = value
+
+    if extras and not force:
+        raise _unknown_base_key(base, config, *next(iter(extras.items())))
+    if extras:
+        logger.info("Adding keys the script does not define, from base %s: %s", base.label, ", ".join(extras))
+    return known, extras
+
+
+def _flatten_classes(values: dict, config) -> dict:
+    classes = set(_config_classes(config))
+    flat = {}
+    for key, value in values.items():
+        if key in classes and isinstance(value, dict):
+            flat.update({f"{key}.{name}": item for name, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _unknown_base_key(base: Base, config, key: str, value: object) -> UnknownBaseKeyError:
+    names = [item.key for item in config.fields]
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    available = ", ".join(names) if names else "none"
+    return UnknownBaseKeyError(
+        f"Base key {key!r} from {base.label} is not a field of {config.path.name}'s config "
+        f"(fields: {available}).{hint} Remove it from the base, or pass -f to add it to the run's config.",
+        key,
+        value,
+    )
+
+
+def adapt_containers(values: dict, config) -> dict:
+    """Turn lists into tuples, sets or frozensets where the field's default has that type.
+
+    YAML, JSON and TOML have only lists, so `image_size: [224, 224]` must
+    become `(224, 224)` for a tuple field.
+    """
+    adapted = {}
+    for key, value in values.items():
+        default = config.lookup(key).default
+        kind = type(default)
+        if isinstance(value, list) and kind in (tuple, set, frozenset):
+            value = kind(value)
+        adapted[key] = value
+    return adapted
+
+
+def _equals_default(config_field, value: object) -> bool:
+    default = config_field.default
+    if type(default) is not type(value):
+        return False
+    try:
+        return bool(default == value) and repr(default) == repr(value)
+    except Exception:  # noqa: BLE001 - a value whose __eq__ fails is simply not equal
+        return False
+
+
+# Adding fields -------------------------------------------------------------
+
+
+def add_fields(source: str, config, extras: dict) -> str:
+    """Append extra fields to a script's source without changing its line count.
+
+    Each extra `name = repr(value)` is written after the last simple
+    statement (an assignment, a docstring) in the body of its config class,
+    as `; name = value` on that same line, so tracebacks keep their line
+    numbers. A key `Class.name` goes into that class; a bare key goes into
+    the script's only config class, or after the last UPPERCASE global when
+    the config is made of globals.
+
+    Args:
+        source: The script's source, after `rewrite()`.
+        config: The `ScriptConfig` discovered from the original script.
+        extras: Key to value, as `Merged.extras`.
+
+    Raises:
+        FieldNotAddableError: If the script has no config class or globals to
+            add to, the key names no config class, or a bare key could go
+            into several classes.
+    """
+    if not extras:
+        return source
+
+    tree = ast.parse(source)
+    insertions: dict[int, list[str]] = {}
+    for key, value in extras.items():
+        owner, name = _split_key(key, config)
+        offset = _insertion_offset(source, tree, config, owner, key)
+        insertions.setdefault(offset, []).append(f"; {name} = {value!r}")
+
+    for offset in sorted(insertions, reverse=True):
+        source = source[:offset] + "".join(insertions[offset]) + source[offset:]
+    return source
+
+
+def _config_classes(config) -> list[str]:
+    owners = [item.owner for item in config.fields if item.owner]
+    return list(dict.fromkeys([*getattr(config, "classes", {}), *owners]))
+
+
+def _split_key(key: str, config) -> tuple[str | None, str]:
+    owner, _, name = key.rpartition(".")
+    if not name.isidentifier() or (owner and not all(part.isidentifier() for part in owner.split("."))):
+        raise FieldNotAddableError(f"Cannot add {key!r}: it is not a valid field name.", key)
+    if owner:
+        return owner, name
+    if config.style == "globals":
+        return None, name
+
+    classes = _config_classes(config)
+    if len(classes) > 1:
+        choices = " or ".join(f"{cls}.{name}" for cls in classes)
+        raise FieldNotAddableError(
+            f"Cannot add {key!r}: the script has several config classes. Name the class, e.g. {choices}.", key
+        )
+    return (classes[0] if classes else None), name
+
+
+def _insertion_offset(source: str, tree: ast.Module, config, owner: str | None, key: str) -> int:
+    if owner is not None:
+        body = next((node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == owner), None)
+        if body is None:
+            raise FieldNotAddableError(f"Cannot add {key!r}: the script has no top-level class {owner!r}.", key)
+        statement = _last_simple_statement(body)
+    elif config.style == "globals":
+        names = {item.name for item in config.fields}
+        statement = _last_assignment(tree.body, names)
+    else:
+        statement = None
+
+    if statement is None:
+        raise FieldNotAddableError(
+            f"Cannot add {key!r}: {config.path.name} has no config class or UPPERCASE globals with a "
+            "field to add it after. Define the field in the script instead.",
+            key,
+        )
+    return _offset(source, statement.end_lineno, statement.end_col_offset)
+
+
+_SIMPLE_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Pass)
+
+
+def _last_simple_statement(body: list[ast.stmt]) -> ast.stmt | None:
+    simple = [node for node in body if isinstance(node, _SIMPLE_STATEMENTS)]
+    return simple[-1] if simple else None
+
+
+def _last_assignment(body: list[ast.stmt], names: set[str]) -> ast.stmt | None:
+    found = None
+    for node in body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+            isinstance(target, ast.Name) and target.id in names for target in targets
+        ):
+            found = node
+    return found
+
+
+def _offset(source: str, lineno: int, col_offset: int) -> int:
+    # ast columns count UTF-8 bytes, not characters, and only \n, \r\n and \r end a line.
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", source)
+    start = sum(len(line) for line in lines[: lineno - 1])
+    prefix = lines[lineno - 1].encode("utf-8")[:col_offset].decode("utf-8")
+    return start + len(prefix)

@@ -1,0 +1,280 @@
+"""Reruns: start a recorded run again, with its recorded config forced and new overrides on top.
+
+A rerun runs the script at the path the run recorded, as it is now on disk,
+with every recorded config value forced (so later edits to the script's
+defaults do not change the rerun), then the new overrides. When the script
+changed since the recorded run, the rerun says so with a unified diff.
+
+`exact=True` runs the saved source instead: the script and the local modules
+it imported, copied into the run folder's `sources/` when the run started
+(see `snapshot_sources`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import logging
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from cascade_core import store
+from cascade_core.errors import ScriptChangedWarning, ScriptNotFoundError
+
+logger = logging.getLogger(__name__)
+
+SOURCES_DIR = "sources"
+
+
+@dataclass(frozen=True)
+class RerunPlan:
+    """What a rerun launches.
+
+    Attributes:
+        run: The recorded `Run` being rerun.
+        script: The script to run: the recorded path, or with `exact` the
+            copy in the recorded run's `sources/` folder.
+        base: The recorded config, as a `Base` labelled with the run id.
+        new_overrides: The new overrides, `Field.key` to typed value.
+        force: Whether recorded keys the script no longer defines are added.
+        merged: The base merged under the new overrides: what the rerun
+            overrides (`merged.overrides`) and adds (`merged.extras`).
+        script_diff: Unified diff from the source the recorded run started
+            from to the script now; "" when unchanged or with `exact`.
+    """
+
+    run: object
+    script: Path
+    base: object
+    new_overrides: dict
+    force: bool
+    merged: object
+    script_diff: str
+
+
+# Planning ------------------------------------------------------------------
+
+
+def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=None) -> RerunPlan:
+    """Work out what a rerun of `ref` launches, without launching it.
+
+    Args:
+        ref: A run reference: `last`, a run folder, a model folder or a
+            unique run id prefix.
+        *overrides: New overrides as CLI tokens (`"--lr", "0.1"`) or one
+            mapping of typed values, applied on top of the recorded config.
+        exact: Run the source saved in the run folder instead of the script
+            as it is now.
+        force: Add recorded keys the script no longer defines instead of
+            raising.
+        root: The run store folder.
+
+    Raises:
+        RunNotFoundError, AmbiguousRunError: If `ref` matches no run or several.
+        ScriptNotFoundError: If the script (or, with `exact`, its saved copy)
+            no longer exists.
+        UnknownBaseKeyError: If a recorded key is no longer defined by the
+            script and `force` is False.
+        OverrideError: If a new override is invalid.
+    """
+    from cascade_core.bases import Base, merge_base, restore_values
+    from cascade_core.discovery import discover
+    from cascade_core.run import Run
+
+    run = Run.load(store.resolve(str(ref), root))
+    script = _script_to_run(run, exact)
+    config = discover(script)
+
+    base = Base(run.id, restore_values(run.path)["config"])
+    new = _parse_new_overrides(overrides, config)
+    # The saved source is what ran, so keys added to it with -f belong there.
+    force = force or exact
+    merged = merge_base(base, new, config, force=force)
+    script_diff = "" if exact else changed_source_diff(run, script)
+    return RerunPlan(run, script, base, new, force, merged, script_diff)
+
+
+def _parse_new_overrides(overrides: tuple, config) -> dict:
+    from cascade_core.overrides import coerce_overrides, parse_overrides
+
+    if len(overrides) == 1 and isinstance(overrides[0], dict):
+        return coerce_overrides(overrides[0], config)
+    return parse_overrides(list(overrides), config)
+
+
+def _script_to_run(run, exact: bool) -> Path:
+    if not exact:
+        script = Path(run.script)
+        if not script.is_file():
+            raise ScriptNotFoundError(
+                f"Cannot rerun {run.id}: its script {str(script)!r} no longer exists. "
+                f"Pass --exact to run the source saved in {run.path}.",
+                script,
+            )
+        return script
+
+    saved = run.path / SOURCES_DIR / Path(run.script).name
+    if not saved.is_file():
+        raise ScriptNotFoundError(
+            f"Cannot rerun {run.id} exactly: {str(saved)!r} does not exist, because the run was "
+            "recorded without a source snapshot. Rerun it without --exact.",
+            saved,
+        )
+    return saved
+
+
+def changed_source_diff(run, script: Path) -> str:
+    """Return a unified diff from the source `run` started from to `script` now ("" if equal).
+
+    The source the run started from is its snapshot in `sources/`; runs
+    without one are compared with `cascade_run_script.py`, which also shows
+    the values that run overrode.
+    """
+    saved = run.path / SOURCES_DIR / Path(run.script).name
+    if not saved.is_file():
+        saved = run.path / store.SCRIPT_FILE
+    try:
+        before = saved.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return ""
+    now = script.read_text(encoding="utf-8", errors="replace")
+    if before == now:
+        return ""
+
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        now.splitlines(keepends=True),
+        fromfile=f"{run.id}/{saved.relative_to(run.path).as_posix()}",
+        tofile=str(script),
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# Launching -----------------------------------------------------------------
+
+
+def start_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=None, **run_options):
+    """Start a rerun of a recorded run and return the running `Run` at once.
+
+    Takes the arguments of `plan_rerun`, plus the options of
+    `cascade_core.start` (`name`, `tags`, `no_log`, `chdir`, `argv`,
+    `on_stdout`, `on_stderr`, `env`). When the script changed since the
+    recorded run, a `ScriptChangedWarning` carrying the diff is issued.
+    The new run records the rerun run's id under `base`.
+
+    Raises:
+        The errors of `plan_rerun`.
+    """
+    plan = plan_rerun(ref, *overrides, exact=exact, force=force, root=root)
+    if plan.script_diff:
+        warnings.warn(
+            f"{plan.script} changed since run {plan.run.id}:\n{plan.script_diff}",
+            ScriptChangedWarning,
+            stacklevel=2,
+        )
+    return launch_rerun(plan, root=root, **run_options)
+
+
+def launch_rerun(plan: RerunPlan, root=None, **run_options):
+    """Start the run that a `RerunPlan` describes and return it at once."""
+    from cascade_core.run import start
+
+    logger.info("Rerunning %s as %s", plan.run.id, plan.script)
+    return start(plan.script, plan.new_overrides, base=plan.base, force=plan.force, root=root, **run_options)
+
+
+# Source snapshots ----------------------------------------------------------
+
+
+def snapshot_sources(script_path, run_path) -> list[Path]:
+    """Copy a script and the local modules it imports into `<run_path>/sources/`.
+
+    Local modules are found statically: every `import` and `from ... import`
+    in the script (at any depth, inside functions and `try` blocks too) is
+    resolved against the script's folder, then the same is done for each
+    module found, relative imports included. Modules outside the script's
+    folder (the standard library, site-packages) are not copied. Paths under
+    `sources/` are those relative to the script's folder.
+
+    Returns:
+        The copied files, in the order found, the script first.
+    """
+    script = Path(script_path).resolve()
+    target = Path(run_path) / SOURCES_DIR
+    copied = []
+    for module in local_modules(script):
+        destination = target / module.relative_to(script.parent)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(module, destination)
+        copied.append(destination)
+    return copied
+
+
+def local_modules(script: Path) -> list[Path]:
+    """Return the script and the files of the local modules it imports, transitively."""
+    script = Path(script).resolve()
+    folder = script.parent
+    found = [script]
+    pending = [script]
+    while pending:
+        module = pending.pop()
+        for path in _imported_files(module, folder):
+            if path not in found:
+                found.append(path)
+                pending.append(path)
+    return found
+
+
+def _imported_files(module: Path, folder: Path) -> list[Path]:
+    try:
+        tree = ast.parse(module.read_bytes(), filename=str(module))
+    except (SyntaxError, ValueError, OSError) as exc:
+        logger.warning("Cannot read the imports of %s for the source snapshot: %s", module, exc)
+        return []
+
+    package = _package_parts(module, folder)
+    files = []
+    for node in ast.walk(tree):
+        for dotted in _imported_names(node, package):
+            files.extend(_files_for(dotted, folder))
+    return files
+
+
+def _package_parts(module: Path, folder: Path) -> list[str]:
+    return list(module.relative_to(folder).parent.parts)
+
+
+def _imported_names(node: ast.AST, package: list[str]) -> list[list[str]]:
+    if isinstance(node, ast.Import):
+        return [alias.name.split(".") for alias in node.names]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+
+    if node.level:
+        base = package[: len(package) - (node.level - 1)] if node.level - 1 <= len(package) else None
+        if base is None:
+            return []
+    else:
+        base = []
+    module = base + (node.module.split(".") if node.module else [])
+    # `from pkg import name` may import the submodule pkg/name.py.
+    return [module] + [module + [alias.name] for alias in node.names if alias.name != "*"]
+
+
+def _files_for(dotted: list[str], folder: Path) -> list[Path]:
+    files = []
+    current = folder
+    for part in dotted:
+        package_init = current / part / "__init__.py"
+        module_file = current / f"{part}.py"
+        if package_init.is_file():
+            files.append(package_init)
+        elif module_file.is_file():
+            files.append(module_file)
+            break
+        elif not (current / part).is_dir():
+            break
+        current = current / part
+    return files
