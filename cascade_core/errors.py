@@ -43,6 +43,10 @@ class ImportedConfigError(ScriptError):
     """Raised when an override targets a config class imported from another module."""
 
 
+class InvalidBoundsError(ScriptError, ValueError):
+    """Raised when a `# range:` comment on a config field is malformed or does not fit the field."""
+
+
 # Overrides -----------------------------------------------------------------
 
 
