@@ -133,8 +133,11 @@ def _patch_spawn() -> None:
 
     def get_preparation_data(name):
         data = original(name)
-        if "main_path" in data:
-            data["main_path"] = shim
+        # Spawned and forkserver workers import the main module from this key
+        # (`main_path` is the forkserver preload's name for it).
+        for key in ("init_main_from_path", "main_path"):
+            if key in data:
+                data[key] = shim
         return data
 
     spawn.get_preparation_data = get_preparation_data
