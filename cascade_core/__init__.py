@@ -16,7 +16,7 @@ _EXPORTS = {
     "Run": "cascade_core.run",
     "run": "cascade_core.run",
     "start": "cascade_core.run",
-    "runs": "cascade_core.store",
+    "runs": "cascade_core.browse",
     "run_dir": "cascade_core.metrics",
     "log_metric": "cascade_core.metrics",
     "Model": "cascade_core.models",

@@ -155,6 +155,9 @@ def find_runs(root=None, status=None, script=None, name=None, tag=(), last=None)
     return RunList(Run.load(folder) for folder in selected)
 
 
+runs = find_runs
+
+
 def _check_filter(run_filter: RunFilter, last) -> None:
     if run_filter.status is not None and run_filter.status not in store.STATUSES:
         raise InvalidRunFilterError(
