@@ -14,6 +14,7 @@ Windows there are no process groups: `stop()` ends the child alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +259,34 @@ class Stopper:
             if self._hurry.is_set():
                 return False
         return False
+
+
+FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""Signals that make a command-line runner stop its run."""
+
+
+@contextlib.contextmanager
+def forward_signals(stop: Callable[[], object]):
+    """Call `stop()` on SIGINT, SIGTERM or SIGHUP while the block runs, then restore the handlers.
+
+    Does nothing outside the main thread, where Python cannot set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    previous = {}
+    for name in FORWARDED_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, lambda number, frame: _on_signal(number, stop))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _on_signal(signum: int, stop: Callable[[], object]) -> None:
+    logger.info("Received %s: stopping the run", signal.Signals(signum).name)
+    stop()

@@ -1,0 +1,221 @@
+"""`cascade run SCRIPT [OVERRIDES] [OPTIONS]`: run a script as a tracked run.
+
+Run options may stand before or after SCRIPT. After SCRIPT, a `--x` that
+names a config field is an override even when a run option has the same
+name; `split_arguments` makes that choice with the script's config.
+
+The config table and the run's own messages go to stderr, so stdout carries
+exactly what the script prints.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cascade_core.errors import CascadeError
+
+# Run options that take no value; every other option below takes one.
+_FLAGS = ("-y", "--yes", "--no-log", "-f", "--force", "-m", "--multirun", "--fail-fast", "--chdir")
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    short_help="Run a script with config overrides, as a tracked run.",
+)
+@click.option("-y", "--yes", is_flag=True, help="Run without asking for confirmation.")
+@click.option("--no-log", is_flag=True, help="Keep no log file (the run folder and its records are still written).")
+@click.option("--name", help="A name for the run.")
+@click.option("--tag", "tags", multiple=True, help="A tag for the run; repeat for several.")
+@click.option("--base", help="Start from the config of a run (REF) or a .yaml, .json or .toml file.")
+@click.option("-f", "--force", is_flag=True, help="With --base: add keys the script does not define.")
+@click.option("-m", "--multirun", is_flag=True, help="Sweep: values with top-level commas, range(), linspace(), ...")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With -m: runs at the same time.")
+@click.option("--launcher", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="With -m: where the runs execute.")
+@click.option("--dask-address", help="With --launcher dask: the scheduler address (default: a local cluster).")
+@click.option("--fail-fast", is_flag=True, help="With -m: stop the sweep at the first failed run.")
+@click.option("--root", type=click.Path(file_okay=False), help="The run store folder (default: the nearest .cascade/).")
+@click.option("--chdir", is_flag=True, help="Run the script in its run folder instead of the current directory.")
+@click.argument("script", type=click.Path(dir_okay=False))
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def run(ctx: click.Context, script: str, arguments: tuple[str, ...], **options) -> None:
+    """Run SCRIPT with config OVERRIDES (`--lr 0.1`, `lr=0.1`) as a tracked run.
+
+    Prints the config with overridden keys marked and asks for confirmation
+    unless -y. Arguments after a bare `--` go to the script's sys.argv.
+    The exit status is the script's (128+N when signal N ended it).
+    """
+    try:
+        config = _discover(script)
+        split = _split(arguments, config)
+        options = _merge_options(ctx, options, split.options, script)
+        if options["multirun"]:
+            sys.exit(_multirun(script, config, [*split.overrides, *_passthrough(split)], options))
+        sys.exit(_run_once(script, [*split.overrides, *_passthrough(split)], options))
+    except CascadeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _discover(script: str):
+    from cascade_core.discovery import discover
+
+    return discover(script)
+
+
+def _split(arguments, config):
+    from cascade_core.overrides import split_arguments
+
+    table = {name: name not in _FLAGS for param in run.params if isinstance(param, click.Option)
+             for name in param.opts}
+    return split_arguments(list(arguments), config, table)
+
+
+def _passthrough(split) -> list[str]:
+    return ["--", *split.passthrough] if split.passthrough else []
+
+
+def _merge_options(ctx: click.Context, before: dict, tokens, script: str) -> dict:
+    """Combine the run options given before SCRIPT with those given after it."""
+    if not tokens:
+        return before
+    after_ctx = run.make_context(ctx.info_name, [*tokens, script], parent=ctx.parent)
+    merged = dict(before)
+    for name, value in after_ctx.params.items():
+        if name in ("script", "arguments"):
+            continue
+        source = after_ctx.get_parameter_source(name)
+        if source is click.core.ParameterSource.DEFAULT:
+            continue
+        merged[name] = (*before["tags"], *value) if name == "tags" else value
+    return merged
+
+
+def _run_options(options: dict) -> dict:
+    """The keyword arguments of `cascade_core.start()` that the options give."""
+    return {
+        "name": options["name"],
+        "tags": tuple(options["tags"]),
+        "base": options["base"],
+        "force": options["force"],
+        "no_log": options["no_log"],
+        "chdir": options["chdir"],
+        "root": options["root"],
+        "argv": (),
+    }
+
+
+def _multirun(script: str, config, tokens: list[str], options: dict) -> int:
+    from cascade_core.sweeps import run_multirun_cli
+
+    return run_multirun_cli(
+        script, config, tokens, _run_options(options), yes=options["yes"], jobs=options["jobs"],
+        launcher=options["launcher"], dask_address=options["dask_address"], fail_fast=options["fail_fast"],
+    )
+
+
+def _run_once(script: str, tokens: list[str], options: dict) -> int:
+    from cascade_core.run import prepare
+
+    run_options = _run_options(options)
+    plan = prepare(script, *tokens, base=run_options.pop("base"), force=run_options.pop("force"),
+                   argv=run_options.pop("argv"), root=run_options["root"])
+    print_config(plan)
+    confirm(options["yes"])
+    return run_in_console(plan, **run_options)
+
+
+# Console helpers, shared with `cascade rerun` ---------------------------------
+
+
+def print_config(plan) -> None:
+    """Print the config that will run to stderr, overridden keys marked with `*`."""
+    echo = _stderr_echo
+    if not plan.values:
+        echo(f"{plan.script_as_given}: no config")
+        return
+
+    defaults = plan.config.defaults() if plan.config is not None else {}
+    width = max(len(key) for key in plan.values)
+    echo(f"Config of {plan.script_as_given}:")
+    for key, value in plan.values.items():
+        if key in plan.overrides:
+            default = f"   (default: {defaults[key]!r})" if key in defaults else "   (added)"
+            echo(f"  * {key:<{width}} = {value!r}{default}")
+        else:
+            echo(f"    {key:<{width}} = {value!r}")
+    if plan.overrides:
+        echo("  (* overridden)")
+
+
+def confirm(yes: bool) -> None:
+    """Ask `Confirm? [y/N]` unless `yes`; exit when the answer is no or nobody can answer."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException("Standard input is not a terminal, so the run cannot be confirmed. Pass -y to run without confirmation.")
+    if not click.confirm("Confirm?", default=False, err=True):
+        _stderr_echo("Aborted: nothing was run.")
+        sys.exit(1)
+
+
+def run_in_console(plan, **options) -> int:
+    """Launch a prepared run with its output on this terminal; return the exit status.
+
+    SIGINT, SIGTERM and SIGHUP sent to this process stop the run (it is
+    recorded as `interrupted`); a second one kills it at once.
+    """
+    from cascade_core.process import forward_signals
+    from cascade_core.run import launch
+
+    holder = []
+    with forward_signals(lambda: holder and holder[0].stop()):
+        handle = launch(plan, on_stdout=_writer(sys.stdout), on_stderr=_writer(sys.stderr),
+                        interactive=_stdin_is_terminal(), **options)
+        holder.append(handle)
+        _stderr_echo(f"Run {handle.id} started: {handle.path}")
+        handle.wait()
+
+    _report_end(handle)
+    return handle.returncode
+
+
+def _report_end(handle) -> None:
+    if handle.status == "completed":
+        _stderr_echo(f"Run {handle.id} completed in {handle.duration:.1f} s.")
+        return
+    _stderr_echo(
+        f"Run {handle.id} {handle.status} with exit code {handle.returncode} after {handle.duration:.1f} s. "
+        f"Run folder: {handle.path}"
+    )
+
+
+def _writer(stream):
+    """Return a callback that writes text to `stream` at once, replacing what its encoding cannot show."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    binary = getattr(stream, "buffer", None)
+
+    def write(text: str) -> None:
+        if binary is None:
+            stream.write(text)
+            stream.flush()
+            return
+        stream.flush()
+        binary.write(text.encode(encoding, errors="replace"))
+        binary.flush()
+
+    return write
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _stderr_echo(message: str) -> None:
+    click.echo(message, err=True)
