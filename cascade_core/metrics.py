@@ -255,7 +255,7 @@ def append_json_line(path: Path, record: dict) -> None:
     """
     import json
 
-    line = json.dumps(_finite_json(record), ensure_ascii=False, allow_nan=False) + "\n"
+    line = json.dumps(json_safe(record), ensure_ascii=False, allow_nan=False) + "\n"
     data = line.encode("utf-8")
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -269,14 +269,41 @@ def append_json_line(path: Path, record: dict) -> None:
         raise OSError(f"Wrote {written} of {len(data)} bytes of a line to {path}")
 
 
-def _finite_json(value: object) -> object:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return repr(value)
+def json_safe(value: object) -> object:
+    """Convert `value` to data that strict JSON can hold, recursively.
+
+    Non-finite floats become `"nan"`, `"inf"` or `"-inf"`, tuples and sets
+    become lists (sets sorted when they can be), mapping keys become strings,
+    numpy scalars become numbers, paths become strings, dates and times
+    become ISO 8601 text, and any other object becomes its `repr`.
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        value = float(value)  # numpy.float64 is a float subclass with its own repr
+        return value if value == value and abs(value) != float("inf") else repr(value)
     if isinstance(value, dict):
-        return {key: _finite_json(item) for key, item in value.items()}
+        return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_json(item) for item in value]
-    return value
+        return [json_safe(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return [json_safe(item) for item in _sorted_if_possible(value)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if callable(getattr(value, "isoformat", None)):
+        return value.isoformat()
+
+    number = _as_real(value)
+    if number is not None:
+        return json_safe(int(number) if isinstance(number, numbers.Integral) else float(number))
+    return repr(value)
+
+
+def _sorted_if_possible(items) -> list:
+    try:
+        return sorted(items)
+    except TypeError:
+        return list(items)
 
 
 # Reading -------------------------------------------------------------------

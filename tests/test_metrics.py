@@ -334,3 +334,45 @@ def test_metrics_import_is_cheap():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "[]"
+
+
+# json_safe -------------------------------------------------------------------
+
+
+class Opaque:
+    def __repr__(self):
+        return "<opaque>"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param({"a": (1, 2.5)}, {"a": [1, 2.5]}, id="tuple"),
+        pytest.param({1: "x"}, {"1": "x"}, id="int-key"),
+        pytest.param({3, 1, 2}, [1, 2, 3], id="set"),
+        pytest.param({1, "a"}, None, id="unsortable-set"),
+        pytest.param([float("nan"), float("-inf")], ["nan", "-inf"], id="non-finite"),
+        pytest.param(np.int32(4), 4, id="numpy-int"),
+        pytest.param(np.float64("inf"), "inf", id="numpy-inf"),
+        pytest.param(Path("a/b"), "a/b", id="path"),
+        pytest.param(Opaque(), "<opaque>", id="repr"),
+        pytest.param(None, None, id="none"),
+        pytest.param(True, True, id="bool"),
+    ],
+)
+def test_json_safe_converts_values(value, expected):
+    converted = metrics.json_safe(value)
+
+    json.dumps(converted, allow_nan=False)
+    if expected is not None or value is None:
+        assert converted == expected
+    else:
+        assert sorted(converted, key=str) == [1, "a"]
+
+
+def test_json_safe_dates_become_iso_text():
+    from datetime import datetime, timezone
+
+    moment = datetime(2026, 12, 4, 19, 14, 26, tzinfo=timezone.utc)
+
+    assert metrics.json_safe({"at": moment}) == {"at": "2026-12-04T19:14:26+00:00"}
