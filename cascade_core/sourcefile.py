@@ -1,0 +1,115 @@
+"""Reading Python source files and mapping `ast` positions to text offsets.
+
+Scripts are decoded as Python itself decodes them: UTF-8 unless a BOM or an
+encoding declaration (`# -*- coding: latin-1 -*-`) says otherwise. Line
+endings are kept as they are, so `\\r\\n` files stay `\\r\\n`.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+
+from cascade_core.errors import ScriptError, ScriptNotFoundError
+
+# The line breaks of Python source: \r\n, \r and \n (not form feeds).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def read_script(path: Path) -> tuple[str, str, bytes]:
+    """Read and decode a Python source file.
+
+    Returns:
+        (text, encoding, bytes). The encoding is "utf-8-sig" when the file
+        starts with a BOM, so encoding the text with it gives the bytes back.
+
+    Raises:
+        ScriptNotFoundError: The path does not exist or is a folder.
+        ScriptError: The file cannot be read or is not Python source text.
+    """
+    check_script_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"Cannot read script {path}: {exc.strerror}", path) from exc
+
+    if b"\x00" in data:
+        raise ScriptError(f"{path} contains NUL bytes, so it is not a Python source file", path)
+
+    encoding = detect_encoding(data, path)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        message = (
+            f"{path} is not valid {encoding} text (byte {exc.start}); a Python script must be "
+            "UTF-8 or declare its encoding on line 1 or 2, e.g. '# -*- coding: latin-1 -*-'"
+        )
+        raise ScriptError(message, path) from exc
+    return text, encoding, data
+
+
+def detect_encoding(data: bytes, path: Path) -> str:
+    """Return the codec of Python source bytes, following a BOM or PEP 263 declaration."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise ScriptError(f"{path}: {exc.msg}; fix the encoding declaration", path, 1) from exc
+    return encoding
+
+
+def check_script_path(path: Path) -> None:
+    """Raise ScriptNotFoundError unless `path` is an existing file."""
+    if path.is_dir():
+        raise ScriptNotFoundError(f"{path} is a folder, not a script; give the path of a .py file", path)
+    if not path.exists():
+        raise ScriptNotFoundError(f"Script not found: {path}; check the path and the working folder", path)
+
+
+def parse_source(source: str, path: Path) -> ast.Module:
+    """Parse source text, raising ScriptError with the file and line on failure."""
+    try:
+        return ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        message = f"{path}, line {exc.lineno}: {exc.msg}; the script does not parse, so its config cannot be read"
+        raise ScriptError(message, path, exc.lineno) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ScriptError(f"{path} cannot be parsed: {exc}", path) from exc
+
+
+def count_lines(text: str) -> int:
+    """Return the number of line breaks in source text."""
+    return len(_NEWLINE.findall(text))
+
+
+class SourceMap:
+    """Converts `ast` positions (line, UTF-8 byte column) to offsets in the text."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.line_starts = [0] + [match.end() for match in _NEWLINE.finditer(source)]
+
+    def offset(self, lineno: int, col: int) -> int:
+        """Return the character offset of a 1-based line and a UTF-8 byte column."""
+        start = self.line_starts[lineno - 1]
+        if lineno < len(self.line_starts):
+            line = self.source[start : self.line_starts[lineno]]
+        else:
+            line = self.source[start:]
+
+        if line.isascii():
+            return start + col
+        return start + len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        """Return the [start, end) character offsets of a node."""
+        start = self.offset(node.lineno, node.col_offset)
+        end = self.offset(node.end_lineno, node.end_col_offset)
+        return start, end
+
+    def text(self, node: ast.AST) -> str:
+        """Return the source text of a node."""
+        start, end = self.span(node)
+        return self.source[start:end]
