@@ -1,0 +1,280 @@
+"""HTML and plain-text renderings of runs, run tables, configs and run comparisons.
+
+Each table object carries both renderings: IPython's display machinery
+shows the HTML in a notebook and the plain text in a terminal IPython.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+TRACEBACK_START = "Traceback (most recent call last):"
+FALLBACK_LOG_LINES = 20
+
+
+# Values ----------------------------------------------------------------------
+
+
+def format_value(value) -> str:
+    """Format a config, override or metric value the way the user would type it."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def format_duration(seconds) -> str:
+    """Format a duration in seconds as `4.2 s`, `3 min 05 s` or `2 h 03 min`."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def format_time(value) -> str:
+    """Format a start or end time (datetime, ISO text or epoch seconds) to the second."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        import datetime
+
+        value = datetime.datetime.fromtimestamp(value)
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value).replace("T", " ")[:19]
+
+
+def format_metrics(metrics: Mapping | None) -> str:
+    """Format the last value of each metric as `loss=0.31 accuracy=0.93`."""
+    if not metrics:
+        return ""
+    return " ".join(f"{name}={format_value(value)}" for name, value in metrics.items())
+
+
+def format_overrides(overrides: Mapping | None) -> str:
+    """Format overrides as the command-line tokens that would give them."""
+    if not overrides:
+        return ""
+    return " ".join(f"--{key} {format_value(value)}" for key, value in overrides.items())
+
+
+# Tables ----------------------------------------------------------------------
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Lay out `rows` under `headers` in left-aligned columns, for a terminal."""
+    widths = [len(header) for header in headers]
+    for row in rows:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
+
+    def line(cells):
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * width for width in widths])]
+                     + [line(row) for row in rows])
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
+    """Build an HTML table; every cell is escaped."""
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    caption_html = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Table:
+    """Rows with headers, rendered as HTML in a notebook and as text in a terminal."""
+
+    headers: Sequence[str] = ()
+    caption = ""
+
+    def rows(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        return html_table(self.headers, self.rows(), self.caption)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def __str__(self) -> str:
+        table = text_table(self.headers, self.rows())
+        return f"{self.caption}\n{table}" if self.caption else table
+
+
+class RunTable(Table):
+    """A list of runs shown as a table: id, name, script, status, start, duration,
+    overrides and last metrics. Indexing and iteration give the `Run` objects."""
+
+    headers = ("run id", "name", "script", "status", "started", "duration", "overrides", "metrics")
+
+    def __init__(self, runs):
+        self.runs = list(runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __iter__(self):
+        return iter(self.runs)
+
+    def __getitem__(self, index):
+        return self.runs[index]
+
+    def rows(self) -> list[list[str]]:
+        return [_run_row(run) for run in self.runs]
+
+    def __str__(self) -> str:
+        if not self.runs:
+            return "No runs found."
+        return super().__str__()
+
+    def _repr_html_(self) -> str:
+        if not self.runs:
+            return "<p>No runs found.</p>"
+        return super()._repr_html_()
+
+
+def _run_row(run) -> list[str]:
+    script = getattr(run, "script", "")
+    return [
+        str(run.id),
+        str(getattr(run, "name", None) or ""),
+        getattr(script, "name", str(script)),
+        str(run.status),
+        format_time(getattr(run, "started_at", None)),
+        format_duration(getattr(run, "duration", None)),
+        format_overrides(run.overrides),
+        format_metrics(run.metrics),
+    ]
+
+
+class ConfigTable(Table):
+    """The config discovered in a script: key, type, default and line."""
+
+    headers = ("key", "type", "default", "line")
+
+    def __init__(self, script_config):
+        self.config = script_config
+        self.caption = f"{script_config.path} ({script_config.style} config)"
+
+    def rows(self) -> list[list[str]]:
+        return [
+            [field.key, field.annotation or _type_name(field.default), field.source, str(field.lineno)]
+            for field in self.config.fields
+        ]
+
+    def __str__(self) -> str:
+        if not self.config.fields:
+            return f"{self.config.path} has no config fields."
+        return super().__str__()
+
+    def _repr_html_(self) -> str:
+        if not self.config.fields:
+            return f"<p>{html.escape(str(self))}</p>"
+        return super()._repr_html_()
+
+
+def _type_name(value) -> str:
+    if type(value).__name__ == "Expression":
+        return "expression"
+    return type(value).__name__
+
+
+class RunComparison(Table):
+    """A `cascade_core.browse.RunDiff` as a table: config, overrides and metrics
+    rows that differ, then the diff of the sources that ran."""
+
+    headers = ("section", "key", "run A", "run B")
+
+    def __init__(self, diff):
+        self.diff = diff
+        self.caption = f"A = {diff.a.id}   B = {diff.b.id}"
+
+    def rows(self) -> list[list[str]]:
+        rows = []
+        for section in ("config", "overrides", "metrics"):
+            for key, first, second in getattr(self.diff, section):
+                rows.append([section, str(key), _diff_value(first), _diff_value(second)])
+        return rows
+
+    def __str__(self) -> str:
+        from cascade_core.browse import format_diff
+
+        return format_diff(self.diff)
+
+    def _repr_html_(self) -> str:
+        if self.diff.is_empty():
+            return f"<p>{html.escape(self.caption)}: no differences in config, overrides, metrics or source.</p>"
+        parts = [super()._repr_html_()]
+        if self.diff.source:
+            parts.append(f"<pre>{html.escape(self.diff.source)}</pre>")
+        return "".join(parts)
+
+
+def _diff_value(value) -> str:
+    from cascade_core.browse import MISSING
+
+    return "(missing)" if value is MISSING else repr(value)
+
+
+# One run ---------------------------------------------------------------------
+
+
+def run_repr_html(run) -> str:
+    """Render a run as HTML: id, status, duration, config with overridden keys
+    marked, last metrics and run folder."""
+    overrides = run.overrides or {}
+    title = html.escape(f"Run {run.id}" + (f" ({run.name})" if getattr(run, "name", None) else ""))
+    summary = html_table(
+        ("status", "exit status", "duration", "run folder"),
+        [[str(run.status), _text(run.returncode), format_duration(getattr(run, "duration", None)),
+          str(run.path)]],
+    )
+    config_rows = [
+        [f"{key} *" if key in overrides else key, format_value(value)]
+        for key, value in (run.config or {}).items()
+    ]
+    parts = [f"<div><b>{title}</b> {html.escape(str(getattr(run, 'script', '')))}", summary]
+    if config_rows:
+        parts.append(html_table(("config", "value"), config_rows, "* overridden in this run"))
+    if run.metrics:
+        parts.append(html_table(("metric", "last value"),
+                                [[name, format_value(value)] for name, value in run.metrics.items()]))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def failure_traceback(run) -> list[str]:
+    """Build the lines shown for a failed run: the child's traceback and the run folder.
+
+    The traceback is read back from the run's log; without a log (`--no-log`)
+    only the exit status and the run folder are shown.
+    """
+    lines = _traceback_from_log(run)
+    status = f"{getattr(run.script, 'name', run.script)} failed with exit status {run.returncode}."
+    return [*lines, f"{status} Run folder: {run.path}"]
+
+
+def _traceback_from_log(run) -> list[str]:
+    try:
+        text = run.log_text()
+    except OSError:
+        return []
+    lines = text.splitlines()
+    starts = [index for index, line in enumerate(lines) if line.startswith(TRACEBACK_START)]
+    if starts:
+        return lines[starts[-1]:]
+    return lines[-FALLBACK_LOG_LINES:]

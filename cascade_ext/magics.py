@@ -1,0 +1,439 @@
+"""The `%cascade_*` line magics, each a short dispatcher into cascade_core.
+
+Magic lines take the arguments of the `cascade` command line: run options
+may stand before or after SCRIPT, and after SCRIPT a `--key` naming a config
+field is an override. The magics never ask for confirmation.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
+from traitlets import Integer
+
+from cascade_core.errors import CascadeError, RunFailedError
+from cascade_ext import display, streaming
+
+logger = logging.getLogger(__name__)
+
+# Options of %cascade_run and %cascade_rerun -> whether the option takes a value.
+RUN_OPTIONS = {
+    "-y": False, "--yes": False, "--name": True, "--tag": True, "--base": True,
+    "-f": False, "--force": False, "--no-log": False, "--chdir": False, "--root": True,
+    "-m": False, "--multirun": False, "-j": True, "--jobs": True, "--launcher": True,
+    "--dask-address": True, "--fail-fast": False,
+    "--bg": False, "--no-raise": False, "--max-lines": True,
+}
+RERUN_OPTIONS = {**RUN_OPTIONS, "--exact": False}
+
+
+class _Session:
+    """State kept across cells: the run most recently started by a magic."""
+
+    last_run = None
+
+
+def last_run():
+    """Return the run most recently started by `%cascade_run` or `%cascade_rerun`, or None."""
+    return _Session.last_run
+
+
+def _run_options(function):
+    """Declare the options that `%cascade_run` and `%cascade_rerun` share."""
+    options = [
+        argument("-y", "--yes", action="store_true",
+                 help="Accepted as in `cascade run`; the magic never asks for confirmation."),
+        argument("--name", help="A name for the run."),
+        argument("--tag", action="append", default=[], help="A tag for the run (repeatable)."),
+        argument("--base", help="A run reference or a YAML, JSON or TOML file whose values go under the overrides."),
+        argument("-f", "--force", action="store_true", help="Accept base or recorded keys the script does not define."),
+        argument("--no-log", action="store_true", help="Keep no log file in the run folder."),
+        argument("--chdir", action="store_true", help="Run the script in its run folder."),
+        argument("--root", help="The run store folder (default: the nearest .cascade/)."),
+        argument("-m", "--multirun", action="store_true", help="Run a sweep: a value with commas is several runs."),
+        argument("-j", "--jobs", type=int, default=1, help="Sweep runs at once (with -m)."),
+        argument("--launcher", choices=["local", "dask"], default="local", help="Where sweep runs execute (with -m)."),
+        argument("--dask-address", help="Scheduler address of a Dask cluster (with --launcher dask)."),
+        argument("--fail-fast", action="store_true", help="Stop a sweep at its first failed run (with -m)."),
+        argument("--bg", action="store_true",
+                 help="Return at once; the output goes to a live widget with a Stop button."),
+        argument("--no-raise", action="store_true", help="Return a failed run instead of raising RunFailedError."),
+        argument("--max-lines", type=int,
+                 help="Lines written into the cell before a live view of the latest lines takes over "
+                      "(default: CascadeMagics.max_output_lines, 200)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@magics_class
+class CascadeMagics(Magics):
+    """Magics that run scripts with config overrides and browse the recorded runs."""
+
+    max_output_lines = Integer(
+        streaming.MAX_LINES,
+        help="Lines of a run's output written into the cell before a live view of the latest lines takes over.",
+    ).tag(config=True)
+    tail_lines = Integer(
+        streaming.TAIL_LINES, help="Lines the live view shows once a run's output passes max_output_lines."
+    ).tag(config=True)
+
+    @line_magic
+    @magic_arguments()
+    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("overrides", nargs="*", help="Overrides: --key value, --key=value or key=value.")
+    @_run_options
+    def cascade_run(self, line):
+        """Run a script with config overrides, stream its output into the cell, return the Run.
+
+        The script runs in a child process with the kernel's interpreter; the
+        run is recorded in the run store. A failed script raises
+        RunFailedError (unless --no-raise); `cascade_ext.last_run()` returns
+        the run either way. `{var}` and `$var` in the line are expanded.
+
+        Example::
+
+            In [1]: r = %cascade_run train.py --lr 1e-2 --epochs 5
+            In [2]: for lr in [0.1, 0.01]:
+               ...:     %cascade_run train.py --lr {lr} --name lr-sweep
+        """
+        script, overrides, options = parse_line(line, self.cascade_run.parser, RUN_OPTIONS)
+        if options.multirun:
+            return self._multirun(script, overrides, options)
+
+        from cascade_core import start
+
+        launch = functools.partial(start, script, *overrides, **_start_options(options))
+        return self._launch(launch, options)
+
+    @line_magic
+    @magic_arguments()
+    @argument("ref", help="The run to repeat: last, a run id prefix, or a run or model folder.")
+    @argument("overrides", nargs="*", help="Overrides on top of the recorded config.")
+    @argument("--exact", action="store_true", help="Run the saved source instead of the script as it is now.")
+    @_run_options
+    def cascade_rerun(self, line):
+        """Run a recorded run's script again with its recorded config, plus new overrides.
+
+        Example::
+
+            In [1]: r = %cascade_rerun last --epochs 50
+        """
+        try:
+            from cascade_core import reruns
+        except ImportError:
+            raise UsageError(
+                "Reruns are not available in this installation of cascade-ext. "
+                "Start a new run with: %cascade_run SCRIPT [OVERRIDES]"
+            ) from None
+
+        ref, overrides, options = parse_line(line, self.cascade_rerun.parser, RERUN_OPTIONS, rerun=True)
+        run_options = _start_options(options)
+        del run_options["base"]
+        launch = functools.partial(reruns.start_rerun, ref, *overrides, exact=options.exact, **run_options)
+        return self._launch(launch, options)
+
+    @line_magic
+    @magic_arguments()
+    @argument("--status", help="Only runs with this status: running, completed, failed, interrupted or lost.")
+    @argument("--script", help="Only runs of this script (matched on the end of its path).")
+    @argument("--name", help="Only runs with this name.")
+    @argument("--tag", action="append", default=[], help="Only runs with this tag (repeatable).")
+    @argument("--last", type=int, help="Only the newest N runs.")
+    @argument("--root", help="The run store folder (default: the nearest .cascade/).")
+    def cascade_runs(self, line):
+        """List recorded runs: an HTML table in a notebook, plain text in a terminal.
+
+        The table indexes like a list of Run objects (`table[-1]` is the newest).
+
+        Example::
+
+            In [1]: %cascade_runs --last 5 --status completed
+        """
+        from cascade_core.browse import find_runs
+
+        args = _parse(self.cascade_runs.parser, line)
+        with _usage_errors():
+            found = find_runs(root=args.root, status=args.status, script=args.script, name=args.name,
+                              tag=tuple(args.tag), last=args.last)
+        return display.RunTable(found)
+
+    @line_magic
+    @magic_arguments()
+    @argument("ref", help="The run: last, a run id prefix, or a run or model folder.")
+    @argument("--root", help="The run store folder (default: the nearest .cascade/).")
+    def cascade_show(self, line):
+        """Show one recorded run: status, config, overrides, last metrics and run folder.
+
+        Example::
+
+            In [1]: r = %cascade_show last
+            In [2]: print(r.log_text())
+        """
+        args = _parse(self.cascade_show.parser, line)
+        return load_run(args.ref, args.root)
+
+    @line_magic
+    @magic_arguments()
+    @argument("first", help="The first run (A): last, a run id prefix, or a run folder.")
+    @argument("second", help="The second run (B).")
+    @argument("--root", help="The run store folder (default: the nearest .cascade/).")
+    def cascade_diff(self, line):
+        """Compare two runs: config, overrides, last metrics and the source that ran.
+
+        Example::
+
+            In [1]: %cascade_diff 20261204-1914 last
+        """
+        from cascade_core.browse import diff_runs
+
+        args = _parse(self.cascade_diff.parser, line)
+        first, second = load_run(args.first, args.root), load_run(args.second, args.root)
+        with _usage_errors():
+            return display.RunComparison(diff_runs(first, second))
+
+    @line_magic
+    @magic_arguments()
+    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    def cascade_config(self, line):
+        """Show the config found in a script: each field's key, type, default and line.
+
+        The script is read, never run.
+
+        Example::
+
+            In [1]: %cascade_config train.py
+        """
+        from cascade_core.discovery import discover
+
+        args = _parse(self.cascade_config.parser, line)
+        with _usage_errors():
+            return display.ConfigTable(discover(args.script))
+
+    @line_magic
+    @magic_arguments()
+    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    def cascade_panel(self, line):
+        """Show a widget panel for a script's config, with Run, Stop, Reset and Reload buttons.
+
+        Example::
+
+            In [1]: %cascade_panel train.py
+        """
+        from cascade_ext.panel import panel
+
+        args = _parse(self.cascade_panel.parser, line)
+        with _usage_errors():
+            return panel(args.script)
+
+    # Launching -------------------------------------------------------------
+
+    def _launch(self, launch, options):
+        launch = functools.partial(_remember, launch)
+        with _usage_errors():
+            if options.bg:
+                from cascade_ext import background
+
+                return background.start_in_background(launch)
+            run = streaming.run_in_cell(launch, self._cell_output(options))
+
+        if run.returncode != 0 and not options.no_raise:
+            script = getattr(run.script, "name", run.script)
+            message = f"{script} failed with exit status {run.returncode}. Run folder: {run.path}"
+            raise RunFailedError(message, run=run)
+        return run
+
+    def _cell_output(self, options) -> streaming.CellOutput:
+        max_lines = self.max_output_lines if options.max_lines is None else options.max_lines
+        if not _in_kernel(self.shell):
+            # A terminal keeps nothing, so everything is written through.
+            max_lines = None
+        return streaming.CellOutput(max_lines=max_lines, tail_lines=self.tail_lines)
+
+    def _multirun(self, script, overrides, options):
+        from cascade_ext.sweep_display import run_sweep_in_notebook
+
+        with _usage_errors():
+            return run_sweep_in_notebook(
+                script, overrides, _start_options(options), jobs=options.jobs, launcher=options.launcher,
+                dask_address=options.dask_address, fail_fast=options.fail_fast,
+            )
+
+
+def _remember(launch, **callbacks):
+    run = launch(**callbacks)
+    _Session.last_run = run
+    return run
+
+
+def _in_kernel(shell) -> bool:
+    return getattr(shell, "kernel", None) is not None
+
+
+# Parsing ---------------------------------------------------------------------
+
+
+def parse_line(line: str, parser, options_table: dict, rerun: bool = False):
+    """Split a `%cascade_run` or `%cascade_rerun` line into target, override tokens and options.
+
+    Returns:
+        `(target, overrides, options)`: the script path (or run reference),
+        the override tokens (with `"--"` and the pass-through tokens at the
+        end when given), and the parsed run options.
+
+    Raises:
+        UsageError: If the line does not parse, SCRIPT is missing, the script
+            cannot be read, or an option or override key is unknown.
+    """
+    tokens = _split(line)
+    leading, target, rest = _take_target(tokens, options_table)
+    if target is None:
+        placeholder = "REF" if rerun else "SCRIPT"
+        raise UsageError(f"Missing {placeholder}. Usage: {parser.format_usage().strip()}")
+
+    with _usage_errors():
+        config = _config_for(target, rerun, rest, options_table)
+        from cascade_core.overrides import split_arguments
+
+        split = split_arguments(rest, config, options_table)
+
+    options = parser.parse_args([*leading, *split.options, target])
+    overrides = list(split.overrides)
+    if split.passthrough:
+        overrides += ["--", *split.passthrough]
+    return target, overrides, options
+
+
+def _split(line: str) -> list[str]:
+    try:
+        return arg_split(line, posix=not sys.platform.startswith("win"), strict=True)
+    except ValueError as exc:
+        raise UsageError(f"Cannot split the magic line {line!r}: {exc}. Check its quotes.") from None
+
+
+def _take_target(tokens: list[str], options_table: dict):
+    """Find the first token that is not a run option or an option's value."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if not token.startswith("-") or token == "-":
+            return tokens[:index], token, tokens[index + 1:]
+        name, has_value = token.partition("=")[::2]
+        if name not in options_table:
+            raise UsageError(f"Unknown option {token!r} before SCRIPT. Options: {', '.join(options_table)}.")
+        index += 2 if options_table[name] and not has_value else 1
+    return tokens, None, []
+
+
+def _config_for(target: str, rerun: bool, rest, options_table):
+    from cascade_core.discovery import discover
+
+    if not rerun:
+        return discover(target)
+    root = _option_value(rest, "--root")
+    return discover(load_run(target, root).script)
+
+
+def _option_value(tokens, name):
+    for index, token in enumerate(tokens):
+        if token == name and index + 1 < len(tokens):
+            return tokens[index + 1]
+        if token.startswith(name + "="):
+            return token.split("=", 1)[1]
+    return None
+
+
+def _start_options(options) -> dict:
+    """Map the parsed options to keyword arguments of `cascade_core.start`."""
+    return {
+        "name": options.name,
+        "tags": tuple(options.tag),
+        "base": options.base,
+        "force": options.force,
+        "no_log": options.no_log,
+        "chdir": options.chdir,
+        "root": options.root,
+    }
+
+
+def _parse(parser, line: str):
+    return parser.parse_args(_split(line))
+
+
+def load_run(ref: str, root=None):
+    """Load a recorded run from a reference; a bad reference raises UsageError."""
+    from cascade_core import store
+    from cascade_core.run import Run
+
+    with _usage_errors():
+        return Run.load(store.resolve(ref, root))
+
+
+class _usage_errors:
+    """Turn a CascadeError from cascade_core into IPython's UsageError with the same message."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None or not issubclass(exc_type, CascadeError):
+            return False
+        if isinstance(exc, RunFailedError):
+            return False
+        logger.debug("Magic input rejected: %s", exc)
+        raise UsageError(str(exc)) from exc
+
+
+# Loading the extension ---------------------------------------------------------
+
+
+class _Previous:
+    """The shell state that `register` replaced and `unregister` restores."""
+
+    custom_exc = None
+
+
+def register(shell) -> None:
+    """Register the magics, the rendering of failed and interrupted runs, and the runs' HTML repr."""
+    from cascade_core.run import Run
+
+    shell.register_magics(CascadeMagics)
+    if _Previous.custom_exc is None:
+        _Previous.custom_exc = (shell.custom_exceptions, getattr(shell, "CustomTB", None))
+    # NOTE: IPython keeps one custom exception handler per shell, so a handler
+    # another extension set is replaced until this extension is unloaded.
+    shell.set_custom_exc((RunFailedError, streaming.RunInterrupted), show_run_error)
+    if "_repr_html_" not in vars(Run):
+        Run._repr_html_ = display.run_repr_html
+
+
+def unregister(shell) -> None:
+    """Restore the previous exception handler and remove the runs' HTML repr."""
+    from cascade_core.run import Run
+
+    if _Previous.custom_exc is not None:
+        exceptions, handler = _Previous.custom_exc
+        shell.custom_exceptions, shell.CustomTB = exceptions, handler
+        _Previous.custom_exc = None
+    if vars(Run).get("_repr_html_") is display.run_repr_html:
+        del Run._repr_html_
+
+
+def show_run_error(shell, etype, value, tb, tb_offset=None):
+    """Show a failed run as the child's traceback and the run folder, with no frame of this package."""
+    if isinstance(value, RunFailedError) and value.run is not None:
+        lines = display.failure_traceback(value.run)
+    else:
+        lines = [str(value)]
+    logger.info("Run ended in a notebook cell with %s: %s", etype.__name__, value)
+    # NOTE: `_showtraceback` is the method IPython's own showtraceback calls;
+    # ipykernel overrides it to send the error to the frontend.
+    shell._showtraceback(etype, value, lines)
+    return lines
