@@ -1,0 +1,208 @@
+"""`cascade run -m`: the plan, the confirmation, live output and progress, the summary.
+
+Every output line of a point is printed with the point's label in front
+(`[SEED=3] loss 0.25`), stdout lines on stdout and stderr lines on stderr.
+In a terminal a progress bar on stderr counts finished runs and is redrawn
+under the output. Elsewhere each finished run prints one plain line instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+
+import click
+
+from cascade_core.logfile import LineAssembler
+from cascade_core.sweeps.api import check_launch_options, check_points, execute
+from cascade_core.sweeps.plan import Point, plan_sweep
+from cascade_core.sweeps.summary import format_duration, format_plan, format_summary
+
+BAR_WIDTH = 24
+"""Characters of the progress bar itself."""
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs, launcher, dask_address,
+                     fail_fast) -> int:
+    """Plan, confirm and run a sweep for `cascade run -m`; return the exit status.
+
+    The exit status is 0 when every point completed, 1 when one failed or
+    never ran, and 128+N when signal N (Ctrl-C is SIGINT, 2) stopped the sweep.
+
+    Raises:
+        OverrideError: when the overrides or sweep values are invalid.
+        click.ClickException: when confirmation is needed but stdin is not a terminal.
+    """
+    check_launch_options(jobs, launcher, dask_address)
+    plan = plan_sweep(config, override_tokens)
+    check_points(script, plan, run_options)
+
+    click.echo(format_plan(plan))
+    if not yes:
+        _confirm(len(plan))
+
+    console = ConsoleProgress(len(plan), interactive=sys.stderr.isatty())
+    with _signals_request_stop() as stop:
+        outcome = execute(script, plan, run_options, jobs=jobs, launcher=launcher, dask_address=dask_address,
+                          fail_fast=fail_fast, observer=console, stop_requested=stop.event)
+    console.close()
+
+    click.echo(format_summary(outcome))
+    _echo_failed_folders(outcome)
+    if outcome.interrupted:
+        return 128 + (stop.signum or signal.SIGINT)
+    return 0 if outcome.ok else 1
+
+
+def _confirm(count: int) -> None:
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            f"Cannot ask to confirm the {count} runs because stdin is not a terminal. Pass -y to run the sweep."
+        )
+    if not click.confirm(f"Launch {count} runs?", default=False):
+        raise click.Abort()
+
+
+def _echo_failed_folders(outcome) -> None:
+    failed = [run for run in outcome.ordered_runs() if run.status == "failed"]
+    for run in failed:
+        click.echo(f"Failed run folder: {run.path}", err=True)
+
+
+class _StopRequest:
+    """The stop event that the signal handlers set, and the signal that set it first."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def handle(self, signum, frame) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
+
+
+@contextlib.contextmanager
+def _signals_request_stop():
+    """Turn SIGINT, SIGTERM and SIGHUP into a stop request while the sweep runs (main thread only)."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    previous = {}
+    for name in _STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, request.handle)
+    try:
+        yield request
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class ConsoleProgress:
+    """A sweep observer that prints prefixed output lines and counts finished runs.
+
+    Args:
+        total: the number of points.
+        interactive: draw a progress bar redrawn in place on stderr (a
+            terminal); otherwise print one line per finished run.
+    """
+
+    def __init__(self, total: int, interactive: bool):
+        self._total = total
+        self._interactive = interactive
+        self._lock = threading.RLock()
+        self._running = 0
+        self._finished = 0
+        self._failed = 0
+        self._assemblers: dict[tuple[int, str], LineAssembler] = {}
+        self._bar_shown = False
+
+    def on_start(self, point: Point, run) -> None:
+        with self._lock:
+            self._running += 1
+            self._redraw()
+
+    def on_output(self, point: Point, stream: str, text: str) -> None:
+        with self._lock:
+            self._assembler(point, stream).feed(text)
+
+    def on_finish(self, point: Point, run) -> None:
+        with self._lock:
+            for stream in ("stdout", "stderr"):
+                assembler = self._assemblers.pop((point.index, stream), None)
+                if assembler is not None:
+                    assembler.finish()
+            self._running -= 1
+            self._finished += 1
+            self._failed += run.status == "failed"
+            self._print_finish(point, run)
+
+    def close(self) -> None:
+        """Remove the progress bar, leaving the terminal at the start of a clean line."""
+        with self._lock:
+            self._clear_bar()
+
+    def write_line(self, point: Point, stream: str, parts) -> None:
+        """Print one output line of `point`, given as text pieces, with the point's label in front."""
+        with self._lock:
+            self._clear_bar()
+            target = sys.stdout if stream == "stdout" else sys.stderr
+            target.write(f"[{point.label}] ")
+            for part in parts:
+                target.write(part)
+            target.write("\n")
+            target.flush()
+            self._redraw()
+
+    def _assembler(self, point: Point, stream: str) -> LineAssembler:
+        key = (point.index, stream)
+        if key not in self._assemblers:
+            self._assemblers[key] = LineAssembler(_PrefixedLines(self, point, stream))
+        return self._assemblers[key]
+
+    def _print_finish(self, point: Point, run) -> None:
+        self._clear_bar()
+        duration = format_duration(run.duration)
+        sys.stderr.write(f"[{self._finished}/{self._total}] {point.label}: {run.status} in {duration} (run {run.id})\n")
+        sys.stderr.flush()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if not self._interactive:
+            return
+        done = self._finished * BAR_WIDTH // max(self._total, 1)
+        bar = "#" * done + "-" * (BAR_WIDTH - done)
+        failed = f", {self._failed} failed" if self._failed else ""
+        sys.stderr.write(f"\r\x1b[K[{bar}] {self._finished}/{self._total} done, {self._running} running{failed}")
+        sys.stderr.flush()
+        self._bar_shown = True
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._bar_shown = False
+
+
+class _PrefixedLines:
+    """The writer side of a `LineAssembler`: hands each complete line to the console."""
+
+    def __init__(self, console: ConsoleProgress, point: Point, stream: str):
+        self._console = console
+        self._point = point
+        self._stream = stream
+
+    def write_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self._console.write_line(self._point, self._stream, (line,))
+
+    def write_line_parts(self, parts) -> None:
+        self._console.write_line(self._point, self._stream, parts)
