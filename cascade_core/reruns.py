@@ -34,24 +34,20 @@ class RerunPlan:
 
     Attributes:
         run: The recorded `Run` being rerun.
-        script: The script to run: the recorded path, or with `exact` the
-            copy in the recorded run's `sources/` folder.
-        base: The recorded config, as a `Base` labelled with the run id.
-        new_overrides: The new overrides, `Field.key` to typed value.
-        force: Whether recorded keys the script no longer defines are added.
-        merged: The base merged under the new overrides: what the rerun
-            overrides (`merged.overrides`) and adds (`merged.extras`).
+        launch_plan: The checked `run.LaunchPlan`: the script (the recorded
+            path, or with `exact` the copy in the run's `sources/` folder),
+            the recorded config as its base, the new overrides on top.
         script_diff: Unified diff from the source the recorded run started
             from to the script now; "" when unchanged or with `exact`.
     """
 
     run: object
-    script: Path
-    base: object
-    new_overrides: dict
-    force: bool
-    merged: object
+    launch_plan: object
     script_diff: str
+
+    @property
+    def script(self) -> Path:
+        return self.launch_plan.script
 
 
 # Planning ------------------------------------------------------------------
@@ -63,8 +59,11 @@ def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=N
     Args:
         ref: A run reference: `last`, a run folder, a model folder or a
             unique run id prefix.
-        *overrides: New overrides as CLI tokens (`"--lr", "0.1"`) or one
-            mapping of typed values, applied on top of the recorded config.
+        *overrides: New overrides as CLI tokens (`"--lr", "0.1"`, then
+            after a bare `"--"` arguments for the script) or one mapping of
+            typed values, applied on top of the recorded config. Without new
+            arguments after `"--"`, the recorded run's arguments are reused
+            (argparse scripts get theirs from the config instead).
         exact: Run the source saved in the run folder instead of the script
             as it is now.
         force: Add recorded keys the script no longer defines instead of
@@ -79,29 +78,27 @@ def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=N
             script and `force` is False.
         OverrideError: If a new override is invalid.
     """
-    from cascade_core.bases import Base, merge_base, restore_values
-    from cascade_core.discovery import discover
-    from cascade_core.run import Run
+    from cascade_core.bases import Base, restore_values
+    from cascade_core.run import Run, prepare
 
     run = Run.load(store.resolve(str(ref), root))
     script = _script_to_run(run, exact)
-    config = discover(script)
-
     base = Base(run.id, restore_values(run.path)["config"])
-    new = _parse_new_overrides(overrides, config)
+
     # The saved source is what ran, so keys added to it with -f belong there.
-    force = force or exact
-    merged = merge_base(base, new, config, force=force)
+    launch_plan = prepare(
+        script, *overrides, base=base, force=force or exact, argv=_recorded_arguments(run, overrides, script), root=root
+    )
     script_diff = "" if exact else changed_source_diff(run, script)
-    return RerunPlan(run, script, base, new, force, merged, script_diff)
+    return RerunPlan(run, launch_plan, script_diff)
 
 
-def _parse_new_overrides(overrides: tuple, config) -> dict:
-    from cascade_core.overrides import coerce_overrides, parse_overrides
+def _recorded_arguments(run, overrides: tuple, script: Path) -> tuple[str, ...]:
+    from cascade_core.discovery import discover
 
-    if len(overrides) == 1 and isinstance(overrides[0], dict):
-        return coerce_overrides(overrides[0], config)
-    return parse_overrides(list(overrides), config)
+    if "--" in overrides or discover(script).style == "argparse":
+        return ()
+    return tuple(str(argument) for argument in (run.meta.get("argv") or [])[1:])
 
 
 def _script_to_run(run, exact: bool) -> Path:
@@ -159,10 +156,10 @@ def start_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=
     """Start a rerun of a recorded run and return the running `Run` at once.
 
     Takes the arguments of `plan_rerun`, plus the options of
-    `cascade_core.start` (`name`, `tags`, `no_log`, `chdir`, `argv`,
-    `on_stdout`, `on_stderr`, `env`). When the script changed since the
-    recorded run, a `ScriptChangedWarning` carrying the diff is issued.
-    The new run records the rerun run's id under `base`.
+    `cascade_core.start` (`name`, `tags`, `no_log`, `chdir`, `sweep_id`,
+    `on_stdout`, `on_stderr`, `on_exit`, `env`, `interactive`). When the
+    script changed since the recorded run, a `ScriptChangedWarning` carrying
+    the diff is issued. The new run records the rerun run's id as its `base`.
 
     Raises:
         The errors of `plan_rerun`.
@@ -179,10 +176,10 @@ def start_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=
 
 def launch_rerun(plan: RerunPlan, root=None, **run_options):
     """Start the run that a `RerunPlan` describes and return it at once."""
-    from cascade_core.run import start
+    from cascade_core.run import launch
 
-    logger.info("Rerunning %s as %s", plan.run.id, plan.script)
-    return start(plan.script, plan.new_overrides, base=plan.base, force=plan.force, root=root, **run_options)
+    logger.info("Rerunning %s from %s", plan.run.id, plan.script)
+    return launch(plan.launch_plan, root=root, **run_options)
 
 
 # Source snapshots ----------------------------------------------------------
