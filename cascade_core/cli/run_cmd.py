@@ -11,6 +11,7 @@ exactly what the script prints.
 from __future__ import annotations
 
 import sys
+import threading
 
 import click
 
@@ -172,11 +173,14 @@ def run_in_console(plan, **options) -> int:
     from cascade_core.run import launch
 
     holder = []
+    # The child may print before the start line is out: its output waits for it.
+    announced = threading.Event()
     with forward_signals(lambda: holder and holder[0].stop()):
-        handle = launch(plan, on_stdout=_writer(sys.stdout), on_stderr=_writer(sys.stderr),
+        handle = launch(plan, on_stdout=_writer(sys.stdout, announced), on_stderr=_writer(sys.stderr, announced),
                         interactive=_stdin_is_terminal(), **options)
         holder.append(handle)
         _stderr_echo(f"Run {handle.id} started: {handle.path}")
+        announced.set()
         handle.wait()
 
     _report_end(handle)
@@ -193,12 +197,13 @@ def _report_end(handle) -> None:
     )
 
 
-def _writer(stream):
+def _writer(stream, ready: threading.Event):
     """Return a callback that writes text to `stream` at once, replacing what its encoding cannot show."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
     binary = getattr(stream, "buffer", None)
 
     def write(text: str) -> None:
+        ready.wait()
         if binary is None:
             stream.write(text)
             stream.flush()
