@@ -376,3 +376,53 @@ def test_json_safe_dates_become_iso_text():
     moment = datetime(2026, 12, 4, 19, 14, 26, tzinfo=timezone.utc)
 
     assert metrics.json_safe({"at": moment}) == {"at": "2026-12-04T19:14:26+00:00"}
+
+
+# Through real runs -------------------------------------------------------------------
+
+
+TRAINER = textwrap.dedent(
+    """
+    from cascade_core import log_metric, run_dir
+
+    EPOCHS = 3
+    for epoch in range(EPOCHS):
+        log_metric("loss", 1.0 / (epoch + 1), step=epoch)
+    log_metric("acc", float("nan"))
+    print("folder", run_dir())
+    """
+)
+
+
+def test_log_metric_in_real_run(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAINER)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cascade_core", "run", str(script), "--EPOCHS", "4", "-y"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    [folder] = (tmp_path / ".cascade" / "runs").iterdir()
+    assert f"folder {folder}" in result.stdout
+    records = read_metrics(folder)
+    assert [(r["name"], r["step"]) for r in records] == [("loss", 0), ("loss", 1), ("loss", 2), ("loss", 3), ("acc", None)]
+    last = last_metrics(folder)
+    assert last["loss"] == 0.25
+    assert math.isnan(last["acc"])
+
+
+def test_log_metric_plain_python_warns_once(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAINER.replace('print("folder", run_dir())', 'print("folder", run_dir(default=None))'))
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "folder None\n"
+    assert result.stderr.count("OutsideRunWarning") == 1
+    assert f"{script}:6: OutsideRunWarning: log_metric() was called outside a run" in result.stderr
+    assert list(tmp_path.iterdir()) == [script]

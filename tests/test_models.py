@@ -606,3 +606,91 @@ def test_line_save_warnings_do_not_leak(run_folder):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ModelLine("line").save(model)
+
+
+# Through real runs -------------------------------------------------------------------
+
+
+RUN_SAVER = textwrap.dedent(
+    """
+    import time
+
+    from cascade_core import Model, ModelLine, log_metric, run_dir
+
+    SEED = 0
+    (run_dir() / "weights.bin").write_text(f"seed {SEED}\\n" * 1000)
+    log_metric("seed", SEED)
+    print("training", SEED, flush=True)
+
+    # The log is copied as it is at save time: wait until the runner has written the line.
+    deadline = time.time() + 30
+    while "training" not in (run_dir() / "logs" / "cascade_run.log").read_text() and time.time() < deadline:
+        time.sleep(0.05)
+
+    model = Model(seed=SEED)
+    model.add_file(run_dir() / "weights.bin")
+    model.add_log()
+    model.add_config()
+    model.add_metric("seed", SEED)
+    print("saved", ModelLine("line").save(model))
+    """
+)
+
+
+def cascade_run_process(script: Path, *arguments: str, cwd: Path) -> subprocess.Popen:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cascade_core", "run", str(script), *arguments, "-y"],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_line_save_in_real_run_records_run(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(RUN_SAVER)
+
+    process = cascade_run_process(script, "--SEED", "7", cwd=tmp_path)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 0, stderr
+    [run_folder] = (tmp_path / ".cascade" / "runs").iterdir()
+    folder = tmp_path / "line" / "00000"
+    block = read_meta(folder)[0]
+    assert block["run_id"] == run_folder.name
+    assert block["run_path"] == str(run_folder)
+    assert block["config"] == {"SEED": 7}
+    assert block["params"] == {"seed": 7}
+    assert (folder / "files" / "weights.bin").read_text().startswith("seed 7\n")
+    assert json.loads((folder / "files" / "cascade_overrides.json").read_text()) == {"SEED": 7}
+    assert [record["path"] for record in models_of_run(run_folder)] == [str(folder)]
+
+
+def test_line_parallel_runs_save_distinct_models(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(RUN_SAVER)
+    seeds = range(1, 5)
+
+    processes = {seed: cascade_run_process(script, "--SEED", str(seed), cwd=tmp_path) for seed in seeds}
+    results = {seed: process.communicate(timeout=180) for seed, process in processes.items()}
+
+    assert {seed: process.returncode for seed, process in processes.items()} == {seed: 0 for seed in seeds}
+    line = ModelLine(tmp_path / "line")
+    assert [path.name for path in line.model_paths()] == ["00000", "00001", "00002", "00003"]
+    assert line.get_meta()[0]["len"] == 4
+    saved_seeds = []
+    for folder in line.model_paths():
+        block = read_meta(folder)[0]
+        seed = block["params"]["seed"]
+        saved_seeds.append(seed)
+        run_folder = Path(block["run_path"])
+        assert f"saved {folder}" in results[seed][0]
+        assert block["config"] == {"SEED": seed}
+        assert (folder / "files" / "weights.bin").read_text() == f"seed {seed}\n" * 1000
+        assert (folder / "files" / "cascade_run.log").read_text().startswith(f"training {seed}\n")
+        assert json.loads((folder / "files" / "cascade_run_meta.json").read_text())["run_id"] == block["run_id"]
+        assert [record["path"] for record in models_of_run(run_folder)] == [str(folder)]
+    assert sorted(saved_seeds) == list(seeds)
