@@ -15,7 +15,7 @@ import math
 from cascade_core.fieldtypes import Expression
 from cascade_core.sourcefile import count_lines
 
-__all__ = ["rewrite", "rewrite_bytes", "rewrite_notebook", "to_source"]
+__all__ = ["apply_replacements", "replacements", "rewrite", "rewrite_bytes", "rewrite_notebook", "to_source"]
 
 
 def rewrite(source: str, config, overrides: dict[str, object]) -> str:
@@ -44,10 +44,14 @@ def rewrite(source: str, config, overrides: dict[str, object]) -> str:
             "command-line arguments (argparse_argv) instead of rewriting its source"
         )
 
-    replacements = sorted(_replacements(source, config, overrides), reverse=True)
+    return apply_replacements(source, replacements(source, config, overrides))
+
+
+def apply_replacements(source: str, changes: list[tuple[int, int, str]]) -> str:
+    """Return `source` with each (start, end, text) span replaced; spans must not overlap."""
     pieces: list[str] = []
     end = len(source)
-    for start, stop, text in replacements:
+    for start, stop, text in sorted(changes, reverse=True):
         pieces.append(source[stop:end])
         pieces.append(text)
         end = start
@@ -55,9 +59,10 @@ def rewrite(source: str, config, overrides: dict[str, object]) -> str:
     return "".join(reversed(pieces))
 
 
-def _replacements(source: str, config, overrides: dict[str, object]) -> list[tuple[int, int, str]]:
+def replacements(source: str, config, overrides: dict[str, object]) -> list[tuple[int, int, str]]:
+    """Return (start, end, new text) for each overridden field's value span."""
     seen: set[tuple[int, int]] = set()
-    replacements = []
+    changes = []
     for key, value in overrides.items():
         field = config.lookup(key)
         if field.span in seen:
@@ -66,8 +71,8 @@ def _replacements(source: str, config, overrides: dict[str, object]) -> list[tup
 
         start, stop = field.span
         text = keep_line_count(to_source(value), source[start:stop])
-        replacements.append((start, stop, text))
-    return replacements
+        changes.append((start, stop, text))
+    return changes
 
 
 def keep_line_count(text: str, original: str) -> str:
@@ -156,4 +161,4 @@ def rewrite_notebook(notebook_text: str, config, overrides: dict[str, object]) -
 
     from cascade_core.notebook_config import write_cells
 
-    return write_cells(notebook_text, config, rewrite(config.source, config, overrides))
+    return write_cells(notebook_text, config, replacements(config.source, config, overrides))
