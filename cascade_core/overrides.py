@@ -30,12 +30,23 @@ _BOOL_WORDS = ("true", "false")
 
 __all__ = [
     "SplitArguments",
+    "argparse_argv",
     "coerce_overrides",
     "parse_overrides",
     "parse_value",
     "split_arguments",
     "split_top_level",
 ]
+
+
+def argparse_argv(config, overrides: dict[str, object]) -> list[str]:
+    """Turn typed overrides of an argparse script into its command-line arguments.
+
+    See `cascade_core.argparse_config.argparse_argv`.
+    """
+    from cascade_core.argparse_config import argparse_argv as build_argv
+
+    return build_argv(config, overrides)
 
 
 @dataclass
