@@ -217,3 +217,29 @@ def test_our_line_opens_cascade_ml_line(tmp_path):
     assert len(ours) == 1
     assert ours.load_model_meta(0)[0]["metrics"][0]["value"] == 0.8
     assert ours.save(Model()).name == "00001"
+
+
+def test_cascade_ml_model_in_run_without_config_or_log(tmp_path):
+    script = tmp_path / "plain.py"
+    script.write_text(textwrap.dedent(
+        """
+        from cascade.lines import ModelLine
+        from cascade.models import BasicModel
+
+        model = BasicModel()
+        model.add_config()
+        model.add_log()
+        ModelLine("line").save(model)
+        print("saved")
+        """
+    ))
+
+    result = cascade_run(script, "--no-log", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "saved" in result.stdout
+    assert "UserWarning: Log was not found inside the run folder." in result.stderr
+    files = tmp_path / "line" / "00000" / "files"
+    assert sorted(path.name for path in files.iterdir()) == ["cascade_config.json", "cascade_overrides.json", "cascade_run_meta.json"]
+    assert json.loads((files / "cascade_config.json").read_text()) == {}
+    assert json.loads((files / "cascade_overrides.json").read_text()) == {}
