@@ -8,14 +8,14 @@ under the output. Elsewhere each finished run prints one plain line instead.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
 import threading
 
 import click
 
+from cascade_core.cli.run_cmd import confirm
 from cascade_core.logfile import LineAssembler
+from cascade_core.process import forward_signals
 from cascade_core.sweeps.api import check_launch_options, check_points, execute
 from cascade_core.sweeps.plan import Point, plan_sweep
 from cascade_core.sweeps.summary import format_duration, format_plan, format_summary
@@ -23,87 +23,49 @@ from cascade_core.sweeps.summary import format_duration, format_plan, format_sum
 BAR_WIDTH = 24
 """Characters of the progress bar itself."""
 
-_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+INTERRUPTED_STATUS = 130
+"""Exit status of a sweep stopped by a signal: 128 + SIGINT, as a shell reports Ctrl-C."""
 
 
 def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs, launcher, dask_address,
                      fail_fast) -> int:
     """Plan, confirm and run a sweep for `cascade run -m`; return the exit status.
 
-    The exit status is 0 when every point completed, 1 when one failed or
-    never ran, and 128+N when signal N (Ctrl-C is SIGINT, 2) stopped the sweep.
+    The plan goes to stderr with the progress, so stdout carries the runs'
+    prefixed output and the summary table. The exit status is 0 when every
+    point completed, 1 when one failed or never ran, and 130 (128 + SIGINT)
+    when Ctrl-C, SIGTERM or SIGHUP stopped the sweep.
 
     Raises:
         OverrideError: when the overrides or sweep values are invalid.
         click.ClickException: when confirmation is needed but stdin is not a terminal.
+        SystemExit: when the user answers no to the confirmation.
     """
     check_launch_options(jobs, launcher, dask_address)
     plan = plan_sweep(config, override_tokens)
     check_points(script, plan, run_options)
 
-    click.echo(format_plan(plan))
-    if not yes:
-        _confirm(len(plan))
+    click.echo(format_plan(plan), err=True)
+    confirm(yes)
 
-    console = ConsoleProgress(len(plan), interactive=sys.stderr.isatty())
-    with _signals_request_stop() as stop:
+    console = ConsoleProgress(len(plan), interactive=_is_terminal(sys.stderr))
+    stop_requested = threading.Event()
+    with forward_signals(stop_requested.set):
         outcome = execute(script, plan, run_options, jobs=jobs, launcher=launcher, dask_address=dask_address,
-                          fail_fast=fail_fast, observer=console, stop_requested=stop.event)
+                          fail_fast=fail_fast, observer=console, stop_requested=stop_requested)
     console.close()
 
     click.echo(format_summary(outcome))
     _echo_failed_folders(outcome)
     if outcome.interrupted:
-        return 128 + (stop.signum or signal.SIGINT)
+        return INTERRUPTED_STATUS
     return 0 if outcome.ok else 1
-
-
-def _confirm(count: int) -> None:
-    if not sys.stdin.isatty():
-        raise click.ClickException(
-            f"Cannot ask to confirm the {count} runs because stdin is not a terminal. Pass -y to run the sweep."
-        )
-    if not click.confirm(f"Launch {count} runs?", default=False):
-        raise click.Abort()
 
 
 def _echo_failed_folders(outcome) -> None:
     failed = [run for run in outcome.ordered_runs() if run.status == "failed"]
     for run in failed:
         click.echo(f"Failed run folder: {run.path}", err=True)
-
-
-class _StopRequest:
-    """The stop event that the signal handlers set, and the signal that set it first."""
-
-    def __init__(self):
-        self.event = threading.Event()
-        self.signum: int | None = None
-
-    def handle(self, signum, frame) -> None:
-        if self.signum is None:
-            self.signum = signum
-        self.event.set()
-
-
-@contextlib.contextmanager
-def _signals_request_stop():
-    """Turn SIGINT, SIGTERM and SIGHUP into a stop request while the sweep runs (main thread only)."""
-    request = _StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield request
-        return
-
-    previous = {}
-    for name in _STOP_SIGNALS:
-        signum = getattr(signal, name, None)
-        if signum is not None:
-            previous[signum] = signal.signal(signum, request.handle)
-    try:
-        yield request
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 class ConsoleProgress:
@@ -155,10 +117,10 @@ class ConsoleProgress:
         with self._lock:
             self._clear_bar()
             target = sys.stdout if stream == "stdout" else sys.stderr
-            target.write(f"[{point.label}] ")
+            _write(target, f"[{point.label}] ")
             for part in parts:
-                target.write(part)
-            target.write("\n")
+                _write(target, part)
+            _write(target, "\n")
             target.flush()
             self._redraw()
 
@@ -206,3 +168,16 @@ class _PrefixedLines:
 
     def write_line_parts(self, parts) -> None:
         self._console.write_line(self._point, self._stream, parts)
+
+
+def _write(stream, text: str) -> None:
+    """Write text to a console stream, replacing characters its encoding cannot show."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, errors="replace").decode(encoding))
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

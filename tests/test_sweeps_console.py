@@ -1,0 +1,253 @@
+"""End-to-end tests of `cascade run -m`, through `python -m cascade_core` in real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DEADLINE = 120
+
+NET = """\
+HIDDEN = [64, 64]
+TAG = "base"
+print(repr(HIDDEN), repr(TAG))
+"""
+
+SEED = """\
+import time
+
+SEED = 0
+print("seed", SEED)
+time.sleep(1)
+"""
+
+TRAIN = """\
+import sys
+
+from cascade_core import log_metric
+
+K = 0
+print("start", K)
+print("note", K, file=sys.stderr)
+log_metric("loss", 1.0 / (K + 1))
+if K == 2:
+    raise SystemExit(3)
+"""
+
+SLEEPER = """\
+import subprocess
+import sys
+import time
+
+K = 0
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("child", child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder with the test scripts and its own run store."""
+    for name, source in {"net.py": NET, "seed.py": SEED, "train.py": TRAIN, "sleeper.py": SLEEPER}.items():
+        (tmp_path / name).write_text(source)
+    monkeypatch.delenv("CASCADE_ROOT", raising=False)
+    return tmp_path
+
+
+def cascade_run(project: Path, *arguments: str, **options) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), *arguments]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=DEADLINE, **options)
+
+
+def run_folders(project: Path) -> list[Path]:
+    runs = project / "store" / "runs"
+    return sorted(runs.iterdir()) if runs.exists() else []
+
+
+def read_meta(folder: Path) -> dict:
+    return json.loads((folder / "cascade_run_meta.json").read_text())
+
+
+def read_overrides(folder: Path) -> dict:
+    return json.loads((folder / "cascade_overrides.json").read_text())
+
+
+def read_log(folder: Path) -> str:
+    return (folder / "logs" / "cascade_run.log").read_text()
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_console_lists_split_top_level(project):
+    result = cascade_run(project, "net.py", "-m", "--HIDDEN", "[32,32],[128,128]", "-y")
+
+    assert result.returncode == 0, result.stderr
+    folders = run_folders(project)
+    assert len(folders) == 2
+    assert sorted(read_log(folder) for folder in folders) == ["[128, 128] 'base'\n", "[32, 32] 'base'\n"]
+    assert sorted(read_overrides(folder)["HIDDEN"] for folder in folders) == [[32, 32], [128, 128]]
+    assert "[HIDDEN=[32, 32]] [32, 32] 'base'\n" in result.stdout
+    assert "[HIDDEN=[128, 128]] [128, 128] 'base'\n" in result.stdout
+
+
+def test_console_quoted_comma_not_split(project):
+    result = cascade_run(project, "net.py", "-m", "--TAG", "'a,b',c", "-y")
+
+    assert result.returncode == 0, result.stderr
+    folders = run_folders(project)
+    assert len(folders) == 2
+    assert sorted(read_log(folder) for folder in folders) == ["[64, 64] 'a,b'\n", "[64, 64] 'c'\n"]
+    assert sorted(read_overrides(folder)["TAG"] for folder in folders) == ["a,b", "c"]
+
+
+def test_console_parallel_seeds_separate_folders(project):
+    result = cascade_run(project, "seed.py", "-m", "--SEED", "1,2,3,4,5,6,7,8", "-y", "-j", "4")
+
+    assert result.returncode == 0, result.stderr
+    folders = run_folders(project)
+    assert len(folders) == 8
+    by_seed = {read_overrides(folder)["SEED"]: folder for folder in folders}
+    assert sorted(by_seed) == [1, 2, 3, 4, 5, 6, 7, 8]
+    for seed, folder in by_seed.items():
+        assert read_overrides(folder) == {"SEED": seed}
+        assert read_log(folder) == f"seed {seed}\n"
+        assert read_meta(folder)["status"] == "completed"
+    assert len({read_meta(folder)["sweep_id"] for folder in folders}) == 1
+    assert read_meta(folders[0])["sweep_id"] is not None
+
+
+def test_console_parallel_runs_overlap(project):
+    result = cascade_run(project, "seed.py", "-m", "--SEED", "1,2", "-y", "-j", "2")
+
+    assert result.returncode == 0, result.stderr
+    metas = [read_meta(folder) for folder in run_folders(project)]
+    first, second = sorted(metas, key=lambda meta: meta["start_time"])
+    # Each run sleeps 1 s, so with -j 2 the second starts before the first ends.
+    assert second["start_time"] < first["start_time"] + first["duration"]
+
+
+def test_console_failed_point_others_go_on(project):
+    result = cascade_run(project, "train.py", "-m", "--K", "range(4)", "-y")
+
+    assert result.returncode == 1
+    statuses = {read_overrides(folder)["K"]: read_meta(folder)["status"] for folder in run_folders(project)}
+    assert statuses == {0: "completed", 1: "completed", 2: "failed", 3: "completed"}
+    assert "3 completed, 1 failed" in result.stdout
+    failed = next(folder for folder in run_folders(project) if read_overrides(folder)["K"] == 2)
+    assert f"Failed run folder: {failed}" in result.stderr
+
+
+def test_console_summary_table(project):
+    result = cascade_run(project, "train.py", "-m", "--K", "0,1", "-y")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("run id"))
+    assert header.split() == ["run", "id", "K", "status", "duration", "loss"]
+    folders = {read_overrides(folder)["K"]: folder.name for folder in run_folders(project)}
+    rows = [line.split() for line in lines if line.startswith(tuple(folders.values()))]
+    assert [row[0] for row in rows] == [folders[0], folders[1]]
+    assert [row[1] for row in rows] == ["0", "1"]
+    assert [row[2] for row in rows] == ["completed", "completed"]
+    assert all(re.fullmatch(r"\d+\.\ds", row[3]) for row in rows)
+    assert [row[4] for row in rows] == ["1", "0.5"]
+
+
+def test_console_streams_kept_apart(project):
+    result = cascade_run(project, "train.py", "-m", "--K", "0,1", "-y")
+
+    assert "[K=0] start 0\n" in result.stdout
+    assert "[K=1] start 1\n" in result.stdout
+    assert "[K=0] note 0\n" in result.stderr
+    assert "note" not in result.stdout
+
+
+def test_console_plan_and_progress_lines(project):
+    result = cascade_run(project, "train.py", "-m", "--K", "0,1", "-y")
+
+    assert "Sweep of 2 runs over K:\n" in result.stderr
+    assert re.search(r"^\[1/2\] K=\d: completed in \d+\.\ds \(run \S+\)$", result.stderr, re.MULTILINE)
+    assert re.search(r"^\[2/2\] K=\d: completed in \d+\.\ds \(run \S+\)$", result.stderr, re.MULTILINE)
+
+
+def test_console_fail_fast_stops_sweep(project):
+    result = cascade_run(project, "train.py", "-m", "--K", "2,0,1", "-y", "--fail-fast")
+
+    assert result.returncode == 1
+    folders = run_folders(project)
+    assert len(folders) == 1
+    assert read_meta(folders[0])["status"] == "failed"
+    assert "1 failed, 2 not started" in result.stdout
+
+
+def test_console_without_yes_or_terminal(project):
+    result = cascade_run(project, "net.py", "-m", "--TAG", "a,b")
+
+    assert result.returncode == 1
+    assert "Pass -y" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_folders(project) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(
+            ["--TAG", "a,,b"],
+            "Error: Invalid sweep for TAG: 'a,,b' has an empty item at position 2. "
+            "Separate values with single commas, for example --TAG 1,2,3\n",
+            id="empty-item",
+        ),
+        pytest.param(["--HIDDEN", "[1],2"], "Error: Invalid value for --HIDDEN: 2", id="bad-type-in-one-point"),
+        pytest.param(["--TAGS", "a,b"], "Error: ", id="unknown-key"),
+    ],
+)
+def test_console_bad_input_runs_nothing(project, arguments, message):
+    result = cascade_run(project, "net.py", "-m", *arguments, "-y")
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_folders(project) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_console_signal_stops_points(project, signum):
+    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
+               "sleeper.py", "-m", "--K", "range(4)", "-y", "-j", "2"]
+    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True)
+    children = []
+    deadline = time.monotonic() + DEADLINE
+    while len(children) < 2 and time.monotonic() < deadline:
+        line = runner.stdout.readline()
+        if " child " in line:
+            children.append(int(line.split()[-1]))
+    assert len(children) == 2
+
+    runner.send_signal(signum)
+    stdout, stderr = runner.communicate(timeout=DEADLINE)
+
+    assert runner.returncode == 130, stderr
+    folders = run_folders(project)
+    assert len(folders) == 2
+    assert [read_meta(folder)["status"] for folder in folders] == ["interrupted", "interrupted"]
+    assert "2 interrupted, 2 not started" in stdout
+    scripts = [read_meta(folder)["pid"] for folder in folders]
+    for pid in [*scripts, *children]:
+        assert process_gone(pid)
