@@ -296,7 +296,9 @@ def parse_line(line: str, parser, options_table: dict, rerun: bool = False):
     leading, target, rest = _take_target(tokens, options_table)
     if target is None:
         placeholder = "REF" if rerun else "SCRIPT"
-        raise UsageError(f"Missing {placeholder}. Usage: {parser.format_usage().strip()}")
+        magic = parser.prog.lstrip("%")
+        raise UsageError(f"Missing {placeholder}: write %{magic} {placeholder} [OVERRIDES] [OPTIONS]; "
+                         f"%{magic}? lists the options.")
 
     with _usage_errors():
         config = _config_for(target, rerun, rest, options_table)

@@ -1,0 +1,382 @@
+"""Tests of cascade_ext.magics: every magic in a real kernel, and in a terminal IPython."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kernel_helpers import NotebookKernel, process_gone, wait_until
+
+pytestmark = pytest.mark.kernel
+
+SAY = """\
+PROMPT = "hi"
+print(repr(PROMPT))
+"""
+
+TRAIN = """\
+LR = 0.1
+EPOCHS = 3
+print("lr", repr(LR), "epochs", EPOCHS)
+"""
+
+BOOM = """\
+RATE = 0.5
+
+
+def update(weight):
+    return weight / 0
+
+
+print("before the error")
+update(RATE)
+"""
+
+SPAWNER = """\
+import subprocess
+import sys
+import time
+
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("child", child.pid, flush=True)
+time.sleep(600)
+"""
+
+ENV_PROBE = """\
+import os
+
+MARK = "x"
+os.environ["CASCADE_TEST_MARK"] = MARK
+os.chdir("..")
+print(os.environ.get("CASCADE_RUN_ID", "")[:8], MARK)
+"""
+
+HELPERS = "def double(x): return 2 * x\n"
+PROJ_TRAIN = """\
+import sys
+from pathlib import Path
+
+from helpers import double
+
+K = 3
+here = Path(__file__).resolve().parent
+base = int((here / "data.txt").read_text())
+print(double(K) + base, here.name, Path(sys.argv[0]).name)
+"""
+
+
+def make_project(folder: Path) -> Path:
+    proj = folder / "proj"
+    proj.mkdir(parents=True)
+    (proj / "helpers.py").write_text(HELPERS)
+    (proj / "data.txt").write_text("7\n")
+    (proj / "train.py").write_text(PROJ_TRAIN)
+    return proj
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("magics")
+    scripts = {"say.py": SAY, "train.py": TRAIN, "boom.py": BOOM, "spawner.py": SPAWNER, "env_probe.py": ENV_PROBE}
+    for name, source in scripts.items():
+        (folder / name).write_text(source, encoding="utf-8")
+    make_project(folder / "elsewhere")
+    odd = folder / 'odd "q" \\Users'
+    shutil.copytree(folder / "elsewhere" / "proj", odd / "proj")
+    (folder / "nb").mkdir()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def kernel(workdir):
+    with NotebookKernel(workdir) as kernel:
+        kernel.run("%load_ext cascade_ext")
+        yield kernel
+
+
+def run_folders(kernel) -> list[Path]:
+    return sorted((kernel.store / "runs").glob("*"))
+
+
+def value(result):
+    """Return the evaluated text/plain of the cell's result."""
+    return eval(result.plain()[0])
+
+
+# %cascade_run: values reach the script exactly ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param('%cascade_run say.py --PROMPT "a  b c"', "'a  b c'\n", id="c06-two-spaces"),
+        pytest.param('%cascade_run say.py --PROMPT "it\'s fine"', '"it\'s fine"\n', id="c06-apostrophe"),
+        pytest.param("%cascade_run say.py --PROMPT \"' padded '\"", "' padded '\n", id="quoted-literal"),
+        pytest.param("%cascade_run say.py PROMPT=plain", "'plain'\n", id="assignment-form"),
+        pytest.param('%cascade_run say.py --PROMPT "{{a}}"', "'{a}'\n", id="double-brace-literal"),
+    ],
+)
+def test_magics_run_string_values(kernel, line, expected):
+    result = kernel.run(line)
+
+    assert result.error is None
+    assert result.stdout == expected
+
+
+def test_magics_run_brace_expansion_in_loop(kernel):
+    result = kernel.run(
+        "runs = []\n"
+        "for lr in [0.5, 0.25]:\n"
+        "    r = %cascade_run train.py --LR {lr} --EPOCHS {int(lr * 8)}\n"
+        "    runs.append(r)\n"
+        "[(r.overrides, r.status) for r in runs]"
+    )
+
+    assert result.stdout == "lr 0.5 epochs 4\nlr 0.25 epochs 2\n"
+    assert value(result) == [({"LR": 0.5, "EPOCHS": 4}, "completed"), ({"LR": 0.25, "EPOCHS": 2}, "completed")]
+
+
+def test_magics_run_dollar_expansion(kernel):
+    result = kernel.run('word = "dollar"\n%cascade_run say.py --PROMPT $word')
+
+    assert result.stdout == "'dollar'\n"
+
+
+def test_magics_run_returns_run(kernel):
+    result = kernel.run(
+        "r = %cascade_run train.py --LR 1e-2 --name first -y\n"
+        "(r.id == r.path.name, r.status, r.returncode, r.config, r.overrides, r.name,"
+        " r.log_text(), r.wait(), r.path.is_dir())"
+    )
+
+    assert value(result) == (True, "completed", 0, {"LR": 0.01, "EPOCHS": 3}, {"LR": 0.01}, "first",
+                             "lr 0.01 epochs 3\n", 0, True)
+
+
+def test_magics_run_html_repr_marks_overrides(kernel):
+    result = kernel.run("r = %cascade_run train.py --EPOCHS 2\nr")
+
+    page = result.html()[0]
+    assert "EPOCHS *" in page
+    assert "LR *" not in page
+    assert "completed" in page
+    assert str(kernel.store / "runs") in page
+
+
+def test_magics_run_from_other_directory_c13(kernel, workdir):
+    script = workdir / "elsewhere" / "proj" / "train.py"
+    result = kernel.run(f"%cascade_run {script} --K 5")
+
+    assert result.stdout == "17 proj train.py\n"
+
+
+def test_magics_run_odd_path_c13(kernel, workdir):
+    script = workdir / 'odd "q" \\Users' / "proj" / "train.py"
+    result = kernel.run(f"%cascade_run '{script}' --K 5")
+
+    assert result.error is None
+    assert result.stdout == "17 proj train.py\n"
+
+
+def test_magics_run_passthrough_argv(kernel, workdir):
+    (workdir / "argv.py").write_text("import sys\nN = 1\nprint(sys.argv[1:])\n")
+    result = kernel.run("%cascade_run argv.py --N 2 -- --raw 'two words'")
+
+    assert result.stdout == "['--raw', 'two words']\n"
+
+
+def test_magics_run_leaves_kernel_environment(kernel, workdir):
+    result = kernel.run(
+        "import os\n"
+        "before = (dict(os.environ), os.getcwd())\n"
+        "%cascade_run env_probe.py --MARK y\n"
+        "(dict(os.environ) == before[0], os.getcwd() == before[1], 'CASCADE_TEST_MARK' in os.environ)"
+    )
+
+    assert re.fullmatch(r"\d{8} y\n", result.stdout)
+    assert value(result) == (True, True, False)
+
+
+# %cascade_run: bad input and failures ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        pytest.param("%cascade_run missing.py --LR 1", r"UsageError: Script not found: .*missing\.py", id="missing-script"),
+        pytest.param("%cascade_run train.py --LRR 1", r"UsageError: --LRR is not a field of train\.py; did you mean --LR\?",
+                     id="unknown-key"),
+        pytest.param("%cascade_run train.py --EPOCHS 2.5", r"UsageError: .*EPOCHS.*int", id="type-mismatch"),
+        pytest.param("%cascade_run", r"UsageError: Missing SCRIPT: write %cascade_run SCRIPT \[OVERRIDES\] \[OPTIONS\]; %cascade_run\? lists", id="no-script"),
+        pytest.param("%cascade_run --bogus train.py", r"UsageError: Unknown option '--bogus' before SCRIPT",
+                     id="unknown-option"),
+        pytest.param("%cascade_run train.py --PROMPT 'x", r"UsageError: Cannot split the magic line", id="open-quote"),
+    ],
+)
+def test_magics_run_bad_input(kernel, line, message):
+    before = run_folders(kernel)
+    result = kernel.run(line)
+
+    assert re.match(message, result.stderr), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.error is None
+    assert run_folders(kernel) == before
+
+
+def test_magics_run_failure_shows_child_traceback(kernel, workdir):
+    result = kernel.run("%cascade_run boom.py --RATE 2.0\nprint('not reached')")
+
+    error = result.error
+    assert error.ename == "RunFailedError"
+    assert error.traceback[0] == "Traceback (most recent call last):"
+    assert f'  File "{workdir / "boom.py"}", line 9, in <module>' in error.traceback
+    assert error.traceback[-2] == "ZeroDivisionError: float division by zero"
+    assert re.fullmatch(r"boom\.py failed with exit status 1\. Run folder: .*/runs/[0-9-]+[0-9a-f]+", error.traceback[-1])
+    assert not any("cascade_ext" in line or "cascade_core" in line for line in error.traceback)
+    assert "not reached" not in result.stdout
+    assert result.stdout == "before the error\n"
+
+
+def test_magics_run_failure_last_run(kernel):
+    result = kernel.run("%cascade_run boom.py")
+    assert result.error.ename == "RunFailedError"
+
+    result = kernel.run("import cascade_ext\nr = cascade_ext.last_run()\n(r.status, r.returncode, r.script.name)")
+    assert value(result) == ("failed", 1, "boom.py")
+
+
+def test_magics_run_no_raise_returns_failed_run(kernel):
+    result = kernel.run("r = %cascade_run boom.py --no-raise\n(r.status, r.returncode)")
+
+    assert result.error is None
+    assert value(result) == ("failed", 1)
+
+
+def test_magics_run_interrupt_stops_tree_c12(kernel):
+    interrupted = {}
+
+    def interrupt_on_child(kernel, event):
+        match = re.search(r"child (\d+)", event.content.get("text", ""))
+        if match and "pid" not in interrupted:
+            interrupted["pid"] = int(match.group(1))
+            interrupted["time"] = time.monotonic()
+            kernel.interrupt()
+
+    result = kernel.run("%cascade_run spawner.py", on_event=interrupt_on_child)
+    returned = time.monotonic()
+
+    assert result.error.ename == "RunInterrupted"
+    assert result.error.traceback[0].startswith("Run ") and "was interrupted. Run folder:" in result.error.traceback[0]
+    assert returned - interrupted["time"] < 30
+    assert wait_until(lambda: process_gone(interrupted["pid"]), timeout=5)
+
+    after = kernel.run("import cascade_ext\nr = cascade_ext.last_run()\n"
+                       "(r.status, 'child' in r.log_text(), r.config, r.meta['pid'], 1 + 1)")
+    status, logged, config, script_pid, two = value(after)
+    assert (status, logged, config, two) == ("interrupted", True, {}, 2)
+    assert wait_until(lambda: process_gone(script_pid), timeout=5)
+
+
+# Browsing magics -------------------------------------------------------------------
+
+
+def test_magics_runs_table(kernel):
+    kernel.run("%cascade_run say.py --PROMPT listed --name listed-run")
+    result = kernel.run("%cascade_runs --last 1")
+
+    page = result.html()[0]
+    assert page.startswith("<table>")
+    assert "listed-run" in page and "--PROMPT &#x27;listed&#x27;" in page
+    text = result.plain()[0].splitlines()
+    assert text[0].split() == ["run", "id", "name", "script", "status", "started", "duration", "overrides", "metrics"]
+    assert "listed-run" in text[2] and "completed" in text[2]
+
+
+def test_magics_runs_table_indexes_runs(kernel):
+    result = kernel.run("table = %cascade_runs --status failed\n(len(table) > 0, {r.status for r in table})")
+
+    assert value(result) == (True, {"failed"})
+
+
+def test_magics_runs_bad_status(kernel):
+    result = kernel.run("%cascade_runs --status done")
+
+    assert result.stderr.startswith("UsageError: ")
+    assert "done" in result.stderr
+
+
+def test_magics_show_run(kernel):
+    kernel.run("%cascade_run say.py --PROMPT shown")
+    result = kernel.run("r = %cascade_show last\n(r.overrides, r.status)")
+
+    assert value(result) == ({"PROMPT": "shown"}, "completed")
+
+
+def test_magics_show_unknown_ref(kernel):
+    result = kernel.run("%cascade_show nosuchrun")
+
+    assert result.stderr.startswith("UsageError: ")
+    assert "'nosuchrun'" in result.stderr
+
+
+def test_magics_diff_runs(kernel):
+    kernel.run("a = %cascade_run train.py --LR 0.5", "b = %cascade_run train.py --LR 0.25 --EPOCHS 4")
+    result = kernel.run("%cascade_diff {a.id} {b.id}")
+
+    text = result.plain()[0]
+    assert "config:" in text and "LR" in text and "0.5" in text and "0.25" in text
+    page = result.html()[0]
+    assert "<td style='text-align:left'>EPOCHS</td><td style='text-align:left'>3</td>" in page
+    assert "<td style='text-align:left'>4</td>" in page
+
+
+def test_magics_config_table(kernel):
+    result = kernel.run("%cascade_config train.py")
+
+    lines = result.plain()[0].splitlines()
+    assert lines[0].endswith("train.py (globals config)")
+    assert lines[1].split() == ["key", "type", "default", "line"]
+    assert lines[3].split() == ["LR", "float", "0.1", "1"]
+    assert lines[4].split() == ["EPOCHS", "int", "3", "2"]
+    assert "<td style='text-align:left'>LR</td>" in result.html()[0]
+
+
+def test_magics_rerun_last(kernel):
+    kernel.run("%cascade_run train.py --LR 0.5")
+    result = kernel.run("r = %cascade_rerun last --EPOCHS 1\n(r.config, r.status)")
+
+    assert "lr 0.5 epochs 1" in result.stdout
+    assert value(result) == ({"LR": 0.5, "EPOCHS": 1}, "completed")
+
+
+def test_magics_help_has_example(kernel):
+    result = kernel.run("from cascade_ext.magics import CascadeMagics\n"
+                        "[name for name in ['cascade_run', 'cascade_rerun', 'cascade_runs', 'cascade_show',"
+                        " 'cascade_diff', 'cascade_config', 'cascade_panel']"
+                        " if 'In [1]:' not in getattr(CascadeMagics, name).__doc__]")
+
+    assert value(result) == []
+
+
+# Terminal IPython ------------------------------------------------------------------
+
+
+def test_magics_runs_plain_text_in_terminal(workdir):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    env["CASCADE_ROOT"] = str(workdir / ".cascade")
+    commands = "%load_ext cascade_ext\n%cascade_run say.py --PROMPT term\n%cascade_runs --last 1\nexit\n"
+    completed = subprocess.run(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=nocolor"],
+        input=commands, capture_output=True, text=True, cwd=workdir, env=env, timeout=120,
+    )
+
+    assert "'term'" in completed.stdout
+    assert "run id" in completed.stdout and "<table>" not in completed.stdout
+    assert "--PROMPT 'term'" in completed.stdout
