@@ -7,6 +7,8 @@ cheap for the CLI and for scripts that only call `log_metric`.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -40,3 +42,19 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """The package module, keeping `cascade_core.run` the function once the `cascade_core.run` module is imported.
+
+    Importing a submodule sets it as an attribute of its package, which
+    would hide the function `run` behind the module of the same name.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
