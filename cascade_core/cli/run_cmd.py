@@ -17,10 +17,6 @@ import click
 
 from cascade_core.errors import CascadeError
 
-# Run options that take no value; every other option below takes one.
-_FLAGS = ("-y", "--yes", "--no-log", "-f", "--force", "-m", "--multirun", "--fail-fast", "--chdir")
-
-
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
     short_help="Run a script with config overrides, as a tracked run.",
@@ -70,9 +66,13 @@ def _discover(script: str):
 def _split(arguments, config):
     from cascade_core.overrides import split_arguments
 
-    table = {name: name not in _FLAGS for param in run.params if isinstance(param, click.Option)
-             for name in param.opts}
-    return split_arguments(list(arguments), config, table)
+    return split_arguments(list(arguments), config, option_table(run))
+
+
+def option_table(command: click.Command) -> dict[str, bool]:
+    """Map each option spelling of `command` to whether it takes a value, for `split_arguments`."""
+    return {name: not param.is_flag for param in command.params if isinstance(param, click.Option)
+            for name in param.opts}
 
 
 def _passthrough(split) -> list[str]:
@@ -80,13 +80,23 @@ def _passthrough(split) -> list[str]:
 
 
 def _merge_options(ctx: click.Context, before: dict, tokens, script: str) -> dict:
-    """Combine the run options given before SCRIPT with those given after it."""
+    return merge_options(run, ctx, before, tokens, script)
+
+
+def merge_options(command: click.Command, ctx: click.Context, before: dict, tokens, positional: str) -> dict:
+    """Combine the options given before a command's positional argument with those given after it.
+
+    `tokens` are the option tokens found after the positional argument
+    (SCRIPT, or REF for `cascade rerun`); options given there win, and tags
+    add up.
+    """
     if not tokens:
         return before
-    after_ctx = run.make_context(ctx.info_name, [*tokens, script], parent=ctx.parent)
+    after_ctx = command.make_context(ctx.info_name, [*tokens, positional], parent=ctx.parent)
+    arguments = {param.name for param in command.params if isinstance(param, click.Argument)}
     merged = dict(before)
     for name, value in after_ctx.params.items():
-        if name in ("script", "arguments"):
+        if name in arguments:
             continue
         source = after_ctx.get_parameter_source(name)
         if source is click.core.ParameterSource.DEFAULT:
