@@ -9,6 +9,8 @@ as argv and environment variables, never pasted into code:
   folder's `cascade_run_script.py`, which may carry overrides).
 - `CASCADE_PATCH_SPAWN`: set to `1` when the source differs from the script,
   so multiprocessing `spawn` and `forkserver` workers run it too.
+- `CASCADE_RECORD_ARGS`: set to `1` for an argparse script, so the values
+  its parser returns for `sys.argv` become the run's recorded config.
 
 `main()` executes the source as `__main__`, with the script's real path as
 its file name and its lines in `linecache`, so tracebacks show the text that
@@ -24,6 +26,7 @@ import sys
 SCRIPT_FILE_ENV = "CASCADE_SCRIPT_FILE"
 SCRIPT_SOURCE_ENV = "CASCADE_SCRIPT_SOURCE"
 PATCH_SPAWN_ENV = "CASCADE_PATCH_SPAWN"
+RECORD_ARGS_ENV = "CASCADE_RECORD_ARGS"
 
 BOOTSTRAP = "import cascade_core.bootstrap as _cascade_bootstrap; _cascade_bootstrap.main()"
 """The `-c` code that starts a child."""
@@ -66,6 +69,8 @@ def main() -> None:
     namespace = _reset_main(real_path)
     if os.environ.get(PATCH_SPAWN_ENV) == "1":
         _patch_spawn()
+    if os.environ.get(RECORD_ARGS_ENV) == "1":
+        _patch_argparse()
 
     try:
         exec(code, namespace)
@@ -141,3 +146,32 @@ def _patch_spawn() -> None:
         return data
 
     spawn.get_preparation_data = get_preparation_data
+
+
+def _patch_argparse() -> None:
+    """Record what the script's first parse of `sys.argv` returns in the run's config files."""
+    import argparse
+
+    original = argparse.ArgumentParser.parse_known_args
+    recorded = []
+
+    def parse_known_args(self, args=None, namespace=None):
+        result = original(self, args, namespace)
+        if args is None and not recorded:
+            recorded.append(True)
+            _record_config(vars(result[0]))
+        return result
+
+    argparse.ArgumentParser.parse_known_args = parse_known_args
+
+
+def _record_config(values: dict) -> None:
+    from cascade_core import store
+
+    folder = os.environ.get("CASCADE_RUN_DIR")
+    if not folder:
+        return
+    store.write_json(os.path.join(folder, store.CONFIG_FILE), {k: store.to_json_value(v) for k, v in values.items()})
+    recorded = store.read_json(os.path.join(folder, store.VALUES_FILE), {}) or {}
+    recorded["config"] = {key: repr(value) for key, value in values.items()}
+    store.write_json(os.path.join(folder, store.VALUES_FILE), recorded)

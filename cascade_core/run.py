@@ -98,9 +98,9 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
     source = path.read_bytes()
     args: list[str] = []
     if config is not None and typed and config.style == "argparse":
-        from cascade_core.overrides import argparse_argv
+        from cascade_core.argparse_config import argparse_argv
 
-        args = list(argparse_argv(typed, config))
+        args = list(argparse_argv(config, typed))
     elif typed or extras:
         source = _rewritten_source(config, typed, extras)
 
@@ -269,7 +269,8 @@ def _snapshot_sources(script: Path, folder: Path) -> None:
     snapshot_sources(script, folder)
 
 
-def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, patch_spawn: bool) -> dict:
+def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, patch_spawn: bool,
+               record_args: bool) -> dict:
     from cascade_core import bootstrap
 
     child_env = dict(os.environ)
@@ -281,6 +282,7 @@ def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, p
     child_env[bootstrap.SCRIPT_FILE_ENV] = str(script)
     child_env[bootstrap.SCRIPT_SOURCE_ENV] = str(folder / store.SCRIPT_FILE)
     child_env[bootstrap.PATCH_SPAWN_ENV] = "1" if patch_spawn else "0"
+    child_env[bootstrap.RECORD_ARGS_ENV] = "1" if record_args else "0"
     return child_env
 
 
@@ -477,7 +479,9 @@ class Run:
         self._meta = self._initial_meta(plan, name, tags, sweep_id)
         self._save_meta()
 
-        child_env = _child_env(env, self.path, self.id, plan.script, patch_spawn=plan.rewritten)
+        record_args = plan.config is not None and plan.config.style == "argparse"
+        self._config_from_args = record_args
+        child_env = _child_env(env, self.path, self.id, plan.script, plan.rewritten, record_args)
         cwd = self.path if chdir else Path.cwd()
         writer = logfile.LogWriter(None if no_log else self.path / store.LOG_FILE)
         self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)
@@ -551,6 +555,8 @@ class Run:
         exit_code = 128 - status if status < 0 else status
         interrupted = self._stopper.requested or status == -signal.SIGINT
         now = time.time()
+        if self._config_from_args:
+            self._config = None  # the child recorded what its parser returned
         self._meta.update(
             status="interrupted" if interrupted else "completed" if exit_code == 0 else "failed",
             exit_code=exit_code,
