@@ -25,6 +25,7 @@ SHUTDOWN_WAIT = 10.0
 
 _running: set = set()
 _running_lock = threading.Lock()
+_views: dict = {}
 
 
 def start_in_background(launch):
@@ -35,9 +36,15 @@ def start_in_background(launch):
     run = launch(on_stdout=view.stdout, on_stderr=view.stderr)
     _track(run)
     view.attach(run)
+    _views[run.id] = view
     display(view.widget)
     logger.info("Run %s started in the background: %s", run.id, run.script)
     return run
+
+
+def view_of(run) -> RunView | None:
+    """Return the widget view of a background run started in this kernel, or None."""
+    return _views.get(run.id)
 
 
 class RunView:

@@ -220,6 +220,9 @@ class CascadeMagics(Magics):
     @line_magic
     @magic_arguments()
     @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("--name", help="A name for the runs the panel launches.")
+    @argument("--tag", action="append", default=[], help="A tag for the runs the panel launches (repeatable).")
+    @argument("--root", help="The run store folder (default: the nearest .cascade/).")
     def cascade_panel(self, line):
         """Show a widget panel for a script's config, with Run, Stop, Reset and Reload buttons.
 
@@ -231,7 +234,7 @@ class CascadeMagics(Magics):
 
         args = _parse(self.cascade_panel.parser, line)
         with _usage_errors():
-            return panel(args.script)
+            return panel(args.script, root=args.root, name=args.name, tags=tuple(args.tag))
 
     # Launching -------------------------------------------------------------
 
