@@ -1,0 +1,300 @@
+"""The widget panel in a real IPython kernel: build it, set widgets, click its buttons, check the runs."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kernel_helpers import NotebookKernel, process_gone, wait_until
+
+pytestmark = pytest.mark.kernel
+
+TRAIN_CFG = textwrap.dedent(
+    """\
+    from cascade_core import Config
+
+
+    class TrainCfg(Config):
+        lr = 1.5
+        momentum = 0.9
+        epochs = 10
+        weight_decay = 1e-4
+        eps = 1e-8
+        name = "base"
+        use_amp = True
+
+
+    c = TrainCfg
+    print(c.lr, c.epochs, type(c.epochs).__name__, c.weight_decay, c.name, c.use_amp)
+    """
+)
+
+SLEEPER = textwrap.dedent(
+    """\
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from cascade_core import Config, log_metric
+
+
+    class Cfg(Config):
+        seconds = 60.0
+        size = (224, 224)
+
+
+    log_metric("loss", 0.25)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    print("child", child.pid, flush=True)
+    time.sleep(Cfg.seconds)
+    """
+)
+
+WAIT_FOR_OUTPUT = """\
+import time
+deadline = time.monotonic() + 60
+while {condition} and time.monotonic() < deadline:
+    time.sleep(0.1)
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("panel")
+    (folder / "train_cfg.py").write_text(TRAIN_CFG)
+    (folder / "sleeper.py").write_text(SLEEPER)
+    (folder / "marker.py").write_text("open('executed.txt', 'w').close()\nLR = 0.5\nprint(LR)\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def kernel(workdir):
+    with NotebookKernel(workdir) as running:
+        running.run("%load_ext cascade_ext")
+        yield running
+
+
+def run_json(kernel: NotebookKernel, *sources: str) -> object:
+    """Run cells and return the JSON the last one prints."""
+    result = kernel.run(*sources)
+    assert result.error is None, "\n".join(result.error.traceback)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def finish_last_run(panel: str) -> str:
+    """Return a cell that waits for the panel's newest run and for its output and status to show."""
+    wait = WAIT_FOR_OUTPUT.format(condition=f"'completed' not in {panel}.runs[-1].status_label.value")
+    return f"{panel}.runs[-1].run.wait(timeout=120)\n{wait}"
+
+
+def run_folder(workdir: Path, run_id: str) -> Path:
+    return workdir / ".cascade" / "runs" / run_id
+
+
+# Train config: decimal, integer, text and bool defaults -------------------------------
+
+
+def test_panel_train_cfg_builds_expected_widgets(kernel):
+    widgets = run_json(
+        kernel,
+        "p = %cascade_panel train_cfg.py",
+        "import json\n"
+        "print(json.dumps({c.field.key: [type(c.widget).__name__, c.widget.value] for c in p.controls}))",
+    )
+
+    assert widgets == {
+        "lr": ["FloatSlider", 1.5],
+        "momentum": ["FloatSlider", 0.9],
+        "epochs": ["IntSlider", 10],
+        "weight_decay": ["FloatLogSlider", 0.0001],
+        "eps": ["FloatLogSlider", 1e-08],
+        "name": ["Text", "base"],
+        "use_amp": ["Checkbox", True],
+    }
+
+
+def test_panel_untouched_run_uses_defaults(kernel, workdir):
+    shown = run_json(
+        kernel,
+        "p = %cascade_panel train_cfg.py",
+        "p.run_button.click()",
+        finish_last_run("p"),
+        "print(json.dumps([p.runs[-1].run.id, p.output_view.value, p.runs[-1].values_label.value]))",
+    )
+    run_id, output_html, values_html = shown
+    folder = run_folder(workdir, run_id)
+
+    assert "1.5 10 int 0.0001 base True" in output_html
+    assert values_html == "(defaults)"
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {}
+    assert (folder / "logs" / "cascade_run.log").read_text() == "1.5 10 int 0.0001 base True\n"
+    assert json.loads((folder / "cascade_run_meta.json").read_text())["status"] == "completed"
+
+
+# Train config: very small floats ----------------------------------------------------------
+
+
+def test_panel_weight_decay_notch_runs_shown_value(kernel, workdir):
+    shown = run_json(
+        kernel,
+        "p = %cascade_panel train_cfg.py\n"
+        "import math\n"
+        "wd = [c for c in p.controls if c.field.key == 'weight_decay'][0].widget\n"
+        "wd.value = 10 ** (math.log10(wd.value) + wd.step)",
+        "p.run_button.click()",
+        finish_last_run("p"),
+        "print(json.dumps([p.runs[-1].run.id, format(wd.value, wd.readout_format), p.output_view.value]))",
+    )
+    run_id, readout, output_html = shown
+    folder = run_folder(workdir, run_id)
+
+    assert readout == "0.00013"
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {"weight_decay": 0.00013}
+    assert "1.5 10 int 0.00013 base True" in output_html
+    assert (folder / "logs" / "cascade_run.log").read_text() == "1.5 10 int 0.00013 base True\n"
+
+
+def test_panel_int_change_stays_int(kernel, workdir):
+    run_id = run_json(
+        kernel,
+        "p = %cascade_panel train_cfg.py\n"
+        "[c for c in p.controls if c.field.key == 'epochs'][0].widget.value = 11",
+        "p.run_button.click()",
+        finish_last_run("p"),
+        "print(json.dumps(p.runs[-1].run.id))",
+    )
+    folder = run_folder(workdir, run_id)
+
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {"epochs": 11}
+    assert (folder / "logs" / "cascade_run.log").read_text() == "1.5 11 int 0.0001 base True\n"
+
+
+# Buttons ----------------------------------------------------------------------------------
+
+
+def test_panel_build_does_not_execute_script(kernel, workdir):
+    titles = run_json(kernel, "m = %cascade_panel marker.py", "print(json.dumps(m.title.value))")
+
+    assert titles == "<b>marker.py</b> &middot; 1 field"
+    assert not (workdir / "executed.txt").exists()
+
+
+def test_panel_stop_ends_run_and_children(kernel):
+    state = run_json(
+        kernel,
+        "s = %cascade_panel sleeper.py",
+        "s.run_button.click()\n"
+        + WAIT_FOR_OUTPUT.format(condition="'child' not in s.output_view.value"),
+        "child_pid = int(s.output_view.value.split('child ')[1].split('<')[0].split()[0])\n"
+        "stop_enabled = not s.stop_button.disabled\n"
+        "s.stop_button.click()\n"
+        "s.runs[-1].run.wait(timeout=60)\n"
+        + WAIT_FOR_OUTPUT.format(condition="'interrupted' not in s.runs[-1].status_label.value")
+        + "print(json.dumps([child_pid, stop_enabled, s.runs[-1].run.status, s.stop_button.disabled]))",
+    )
+    child_pid, stop_enabled, status, stop_disabled_after = state
+
+    assert stop_enabled
+    assert status == "interrupted"
+    assert stop_disabled_after
+    assert wait_until(lambda: process_gone(child_pid), timeout=30)
+
+
+def test_panel_several_runs_at_once(kernel):
+    state = run_json(
+        kernel,
+        "s2 = %cascade_panel sleeper.py",
+        "s2.run_button.click()\ns2.run_button.click()\n"
+        "both_running = [row.run.poll() is None for row in s2.runs]\n"
+        + WAIT_FOR_OUTPUT.format(condition="'loss=0.25' not in s2.runs[0].metrics_label.value")
+        + "metrics = s2.runs[0].metrics_label.value\n"
+        "s2._select(s2.runs[0])\ns2.stop_button.click()\n"
+        "s2._select(s2.runs[1])\ns2.stop_button.click()\n"
+        "codes = [row.run.wait(timeout=60) for row in s2.runs]\n"
+        "print(json.dumps([both_running, len(s2.runs_box.children), metrics,"
+        " [row.run.status for row in s2.runs]]))",
+    )
+    both_running, table_rows, metrics, statuses = state
+
+    assert both_running == [True, True]
+    assert table_rows == 3
+    assert metrics == "loss=0.25"
+    assert statuses == ["interrupted", "interrupted"]
+
+
+def test_panel_reset_restores_defaults(kernel):
+    changed = run_json(
+        kernel,
+        "r = %cascade_panel train_cfg.py\n"
+        "for c in r.controls:\n"
+        "    if c.field.key in ('lr', 'epochs', 'name', 'use_amp'):\n"
+        "        c.widget.value = {'lr': 2.0, 'epochs': 3, 'name': 'x', 'use_amp': False}[c.field.key]\n"
+        "before = r.changed_values()\n"
+        "r.reset_button.click()",
+        "print(json.dumps([before, r.changed_values()]))",
+    )
+
+    assert changed == [{"lr": 2.0, "epochs": 3, "name": "x", "use_amp": False}, {}]
+
+
+def test_panel_reload_reads_script_again(kernel, workdir):
+    script = workdir / "reloaded.py"
+    script.write_text("from cascade_core import Config\n\nclass C(Config):\n    a = 1\n    b = 0.5\n\nprint(C.a)\n")
+    kernel.run(
+        "q = %cascade_panel reloaded.py",
+        "q.run_button.click()\n" + finish_last_run("q"),
+    )
+    script.write_text("from cascade_core import Config\n\nclass C(Config):\n    a = 2\n    c = 'new'\n\nprint(C.a)\n")
+
+    state = run_json(
+        kernel,
+        "q.reload_button.click()",
+        "print(json.dumps([[c.field.key for c in q.controls], q.controls[0].widget.value,"
+        " len(q.runs), q.message.value]))",
+    )
+
+    assert state == [["a", "c"], 2, 1, "Reloaded the fields from the script; added: c; removed: b."]
+
+
+def test_panel_invalid_text_blocks_run(kernel, workdir):
+    runs_before = set((workdir / ".cascade" / "runs").iterdir())
+    state = run_json(
+        kernel,
+        "t = %cascade_panel sleeper.py\n"
+        "[c for c in t.controls if c.field.key == 'size'][0].widget.value = '(224, '",
+        "disabled = t.run_button.disabled\n"
+        "t._guard(t.launch)\n"
+        "print(json.dumps([disabled, t.message.value, len(t.runs)]))",
+    )
+    disabled, message, runs = state
+
+    assert disabled
+    assert message == (
+        "<span style='color:#c62828'>Invalid value for size: &#x27;(224, &#x27; is not a Python literal. "
+        "Enter a value such as (224, 224).</span>"
+    )
+    assert runs == 0
+    assert set((workdir / ".cascade" / "runs").iterdir()) == runs_before
+
+
+def test_panel_missing_script_usage_error(kernel, workdir):
+    result = kernel.run("%cascade_panel missing.py")
+
+    assert result.stderr == (
+        f"UsageError: Script not found: {workdir / 'missing.py'}; check the path and the working folder\n"
+    )
+
+
+def test_panel_bad_range_comment_usage_error(kernel, workdir):
+    (workdir / "bad_range.py").write_text("LR = 0.5  # range: 0..1 steep\n")
+
+    result = kernel.run("%cascade_panel bad_range.py")
+
+    assert result.stderr == (
+        f"UsageError: Invalid slider bounds on line 1 of {workdir / 'bad_range.py'}: unknown word 'steep' "
+        "in range comment '# range: 0..1 steep'. Expected # range: LOW..HIGH [log] [step=STEP].\n"
+    )
