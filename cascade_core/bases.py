@@ -40,10 +40,12 @@ class Base:
         label: What the run records under `base`: the run id of a run, or
             the absolute path of a config file.
         values: Key to typed value, in the order the base gives them.
+        kind: "run" for a recorded run's config, "file" for a config file.
     """
 
     label: str
     values: dict = field(default_factory=dict)
+    kind: str = "file"
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def load_base(ref: str | Path, root=None) -> Base:
     from cascade_core import store
 
     run_path = store.resolve(str(ref), root)
-    return Base(run_path.name, restore_values(run_path)["config"])
+    return Base(run_path.name, restore_values(run_path)["config"], kind="run")
 
 
 def load_config_file(path: str | Path) -> dict:
@@ -332,10 +334,13 @@ def _unknown_base_key(base: Base, config, key: str, value: object) -> UnknownBas
     names = [item.key for item in config.fields]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    available = ", ".join(names) if names else "none"
+    where = f"recorded in run {base.label}" if base.kind == "run" else f"in {base.label}"
+    fix = "Pass -f to add it to the new run's config." if base.kind == "run" else (
+        "Remove it from the file, or pass -f to add it to the run's config."
+    )
     return UnknownBaseKeyError(
-        f"Base key {key!r} from {base.label} is not a field of {config.path.name}'s config "
-        f"(fields: {available}).{hint} Remove it from the base, or pass -f to add it to the run's config.",
+        f"Key {key!r} {where} is not a field of {config.path.name}'s config "
+        f"(fields: {', '.join(names) or 'none'}).{hint} {fix}",
         key,
         value,
     )

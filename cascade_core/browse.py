@@ -168,7 +168,7 @@ def _check_filter(run_filter: RunFilter, last) -> None:
 
 
 def _filtered_folders(store_path: Path, folders: list[Path], run_filter: RunFilter, last) -> list[Path]:
-    index = RunIndex.load(store_path)
+    index = RunIndex.load(store_path, {folder.name for folder in folders})
     selected = []
     for folder in reversed(folders):
         if last and len(selected) == last:
@@ -207,11 +207,15 @@ class RunIndex:
         self.changed = False
 
     @classmethod
-    def load(cls, store_path: Path) -> RunIndex:
+    def load(cls, store_path: Path, run_ids: set[str]) -> RunIndex:
+        """Read the cache, dropping the entries of runs not in `run_ids` (their folders are gone)."""
         path = Path(store_path) / INDEX_FILE
         data = store.read_json(path, {})
         entries = data.get("runs") if isinstance(data, dict) and data.get("version") == INDEX_VERSION else None
-        return cls(path, entries if isinstance(entries, dict) else {})
+        entries = entries if isinstance(entries, dict) else {}
+        index = cls(path, {run_id: entry for run_id, entry in entries.items() if run_id in run_ids})
+        index.changed = len(index.entries) != len(entries)
+        return index
 
     def summary(self, folder: Path) -> dict:
         """Return the run's status, script, name and tags, from the cache when it is fresh."""
@@ -232,13 +236,11 @@ class RunIndex:
         return summary
 
     def save(self) -> None:
-        """Write the cache back if it changed, dropping runs whose folders are gone."""
+        """Write the cache back if it changed."""
         if not self.changed or not self.path.parent.is_dir():
             return
-        runs_folder = self.path.parent / "runs"
-        entries = {run_id: entry for run_id, entry in self.entries.items() if (runs_folder / run_id).is_dir()}
         try:
-            store.write_json(self.path, {"version": INDEX_VERSION, "runs": entries})
+            store.write_json(self.path, {"version": INDEX_VERSION, "runs": self.entries})
         except OSError as exc:
             # The index only speeds listings up; a read-only store still lists.
             logger.warning("Cannot write the run index %s: %s", self.path, exc)

@@ -37,12 +37,14 @@ class RerunPlan:
         launch_plan: The checked `run.LaunchPlan`: the script (the recorded
             path, or with `exact` the copy in the run's `sources/` folder),
             the recorded config as its base, the new overrides on top.
+        base: The recorded config as a `bases.Base` labelled with the run id.
         script_diff: Unified diff from the source the recorded run started
             from to the script now; "" when unchanged or with `exact`.
     """
 
     run: object
     launch_plan: object
+    base: object
     script_diff: str
 
     @property
@@ -83,17 +85,22 @@ def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=N
 
     run = Run.load(store.resolve(str(ref), root))
     script = _script_to_run(run, exact)
-    base = Base(run.id, restore_values(run.path)["config"])
+    base = Base(run.id, restore_values(run.path)["config"], kind="run")
 
     # The saved source is what ran, so keys added to it with -f belong there.
     launch_plan = prepare(
-        script, *overrides, base=base, force=force or exact, argv=_recorded_arguments(run, overrides, script), root=root
+        script, *overrides, base=base, force=force or exact, argv=recorded_arguments(run, overrides, script), root=root
     )
     script_diff = "" if exact else changed_source_diff(run, script)
-    return RerunPlan(run, launch_plan, script_diff)
+    return RerunPlan(run, launch_plan, base, script_diff)
 
 
-def _recorded_arguments(run, overrides: tuple, script: Path) -> tuple[str, ...]:
+def recorded_arguments(run, overrides, script: Path) -> tuple[str, ...]:
+    """Return the recorded run's script arguments to pass again.
+
+    None are reused when `overrides` has new ones after `"--"`, or for an
+    argparse script, whose arguments come from its recorded config.
+    """
     from cascade_core.discovery import discover
 
     if "--" in overrides or discover(script).style == "argparse":
