@@ -96,7 +96,9 @@ class Model:
     """
 
     def __init__(self, description: str | None = None, tags=(), **params):
-        if isinstance(tags, str):
+        if tags is None:
+            tags = ()
+        elif isinstance(tags, str):
             tags = [tags]
         self.description = description
         self.tags = list(tags)
@@ -126,7 +128,7 @@ class Model:
             ModelFileConflictError: If another file is already attached under that name.
             ModelTypeError: If `name` is not a plain file name.
         """
-        source = Path(path)
+        source = Path(path).expanduser()
         if not source.exists():
             raise ModelFileNotFoundError(
                 f"Cannot attach {str(path)!r} to the model: no such file or folder "
@@ -327,7 +329,7 @@ class ModelLine:
     only checks that an existing `path` is a model line.
 
     Args:
-        path: The line's folder.
+        path: The line's folder; `~` is expanded.
 
     Raises:
         NotALineError: If `path` exists but is a file, a model folder, another
@@ -335,7 +337,7 @@ class ModelLine:
     """
 
     def __init__(self, path):
-        self.root = Path(path).absolute()
+        self.root = Path(path).expanduser().absolute()
         _check_line_folder(self.root)
 
     def __repr__(self) -> str:

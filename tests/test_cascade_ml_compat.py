@@ -88,6 +88,7 @@ CASCADE_ML_SCRIPT = textwrap.dedent(
     model.add_metric("acc", 0.9)
     model.add_log()
     model.add_config()
+    model.add_run_script()
     line = ModelLine("line")
     line.save(model)
     print("saved", line.get_model_names()[-1])
@@ -106,8 +107,9 @@ def test_cascade_ml_model_saves_run_files(tmp_path):
     run_folder = only_run_folder(tmp_path)
     files = tmp_path / "line" / "00000" / "files"
     assert sorted(path.name for path in files.iterdir()) == [
-        "cascade_config.json", "cascade_overrides.json", "cascade_run.log", "cascade_run_meta.json",
+        "cascade_config.json", "cascade_overrides.json", "cascade_run.log", "cascade_run_meta.json", "cascade_run_script.py",
     ]
+    assert "    lr = 0.5\n" in (files / "cascade_run_script.py").read_text()
     assert json.loads((files / "cascade_config.json").read_text()) == {"lr": 0.5, "epochs": 2}
     assert json.loads((files / "cascade_overrides.json").read_text()) == {"lr": 0.5}
     assert json.loads((files / "cascade_run_meta.json").read_text())["run_id"] == run_folder.name

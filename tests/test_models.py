@@ -93,6 +93,22 @@ def test_model_keeps_params_tags_description():
     assert block["params"] == {"arch": "resnet18", "layers": [1, 2]}
 
 
+def test_model_tags_none_is_empty():
+    assert Model(tags=None).get_meta()[0]["tags"] == []
+
+
+def test_line_and_file_paths_expand_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_file("w.pt", "home")
+    model = Model()
+    model.add_file("~/w.pt")
+
+    folder = ModelLine("~/line").save(model)
+
+    assert folder == tmp_path / "line" / "00000"
+    assert (folder / "files" / "w.pt").read_text() == "home"
+
+
 def test_model_add_file_missing_is_error():
     with pytest.raises(ModelFileNotFoundError, match=r"^Cannot attach 'weights\.pt' to the model: no such file or folder \(relative to .+\)\. Check the path, or write the file before attaching it\.$") as caught:
         Model().add_file("weights.pt")
