@@ -70,7 +70,11 @@ def execute(script, plan: SweepPlan, run_options: dict, *, jobs: int = 1, launch
 
 
 def check_launch_options(jobs: int, launcher: str, dask_address: str | None) -> None:
-    """Raise SweepError for an invalid job count, launcher or Dask address."""
+    """Raise SweepError for an invalid job count, launcher or Dask address.
+
+    Raises MissingDependencyError when the Dask launcher is chosen and
+    `distributed` is not installed.
+    """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise SweepError(f"Invalid number of jobs {jobs!r}: expected an integer of 1 or more, for example -j 4")
     if launcher not in LAUNCHERS:
@@ -80,6 +84,10 @@ def check_launch_options(jobs: int, launcher: str, dask_address: str | None) -> 
             f"A Dask address ({dask_address!r}) was given with the {launcher!r} launcher: "
             "add --launcher dask to run the sweep on that cluster"
         )
+    if launcher == "dask":
+        from cascade_core.errors import require
+
+        require("distributed", "dask")
 
 
 def multirun(script, *overrides, jobs: int = 1, launcher: str = "local", dask_address: str | None = None,

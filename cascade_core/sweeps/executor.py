@@ -1,9 +1,10 @@
 """Running the points of a sweep on this machine, N at a time.
 
-The loop runs in the caller's thread: it starts points while fewer than
-`jobs` are running, polls the running ones, and stops them all when a stop
-is requested (Ctrl-C, a signal turned into a request by the CLI, or the first
-failure under fail-fast). Points not started by then are never launched.
+The loop runs in the caller's thread. It starts points while fewer than
+`jobs` are running and polls the running ones. A stop request (Ctrl-C, a
+signal that the CLI turns into a request, or the first failure under
+fail-fast) stops every running point, and points not started by then are
+never launched.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Observer:
 
 @dataclass
 class SweepOutcome:
-    """What a sweep did: the run of each started point, and whether it was cut short.
+    """The result of a sweep: the run of each started point, and whether the sweep was cut short.
 
     Attributes:
         plan: the plan that ran.
@@ -122,7 +123,7 @@ def run_local(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs
             while pending and len(running) < jobs:
                 point = pending.popleft()
                 run = start(script, *point.tokens, sweep_id=sweep_id, **run_options, **observer.output_callbacks(point))
-                logger.info("sweep %s: started run %s for point %s", sweep_id, run.id, point.label)
+                logger.info("Sweep %s: started run %s for point %s", sweep_id, run.id, point.label)
                 running[point.index] = (point, run)
                 outcome.runs[point.index] = run
                 observer.on_start(point, run)
@@ -146,7 +147,7 @@ def _collect_finished(running: dict, observer: Observer) -> bool:
         if run.poll() is None:
             continue
         del running[index]
-        logger.info("sweep point %s: run %s ended as %s", point.label, run.id, run.status)
+        logger.info("Sweep point %s: run %s ended as %s", point.label, run.id, run.status)
         observer.on_finish(point, run)
         failed = failed or run.status != "completed"
     return failed
