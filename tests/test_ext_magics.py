@@ -380,3 +380,17 @@ def test_magics_runs_plain_text_in_terminal(workdir):
     assert "'term'" in completed.stdout
     assert "run id" in completed.stdout and "<table>" not in completed.stdout
     assert "--PROMPT 'term'" in completed.stdout
+
+
+def test_magics_panel_shows_widget(kernel):
+    result = kernel.run("p = %cascade_panel train.py --name from-panel\n(type(p).__name__, p.run_options['name'])\n")
+    shown = kernel.run("p")
+
+    assert value(result) == ("Panel", "from-panel")
+    assert "application/vnd.jupyter.widget-view+json" in shown.outputs[0].data
+
+
+def test_magics_panel_missing_script(kernel):
+    result = kernel.run("%cascade_panel nothere.py")
+
+    assert re.match(r"UsageError: Script not found: .*nothere\.py", result.stderr)
