@@ -37,7 +37,7 @@ from cascade_core.errors import CascadeError
 @click.option("--root", type=click.Path(file_okay=False), help="The run store folder (default: the nearest .cascade/).")
 @click.option("--chdir", is_flag=True, help="Run the script in its run folder instead of the current directory.")
 @click.argument("script", type=click.Path(dir_okay=False))
-@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[OVERRIDES]...")
 @click.pass_context
 def run(ctx: click.Context, script: str, arguments: tuple[str, ...], **options) -> None:
     """Run SCRIPT with config OVERRIDES (`--lr 0.1`, `lr=0.1`) as a tracked run.
@@ -71,8 +71,11 @@ def _split(arguments, config):
 
 def option_table(command: click.Command) -> dict[str, bool]:
     """Map each option spelling of `command` to whether it takes a value, for `split_arguments`."""
-    return {name: not param.is_flag for param in command.params if isinstance(param, click.Option)
-            for name in param.opts}
+    table = {name: not param.is_flag for param in command.params if isinstance(param, click.Option)
+             for name in param.opts}
+    # The help option is added by click itself and is not in `command.params`.
+    table.update({"-h": False, "--help": False})
+    return table
 
 
 def _passthrough(split) -> list[str]:

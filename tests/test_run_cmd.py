@@ -1,0 +1,229 @@
+"""Tests of `cascade run` (cascade_core.cli.run_cmd) through real `python -m cascade_core` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CODE = 'RUN_CODE = "A7"\nprint(repr(RUN_CODE))\n'
+
+
+def user_env(**extra) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+    env.pop("PYTHONUNBUFFERED", None)
+    env.update(extra)
+    return env
+
+
+def cascade(cwd: Path, *args: str, env=None, stdin=subprocess.DEVNULL) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cascade_core", *args], cwd=cwd, env=env or user_env(),
+                          stdin=stdin, capture_output=True, text=True, timeout=120)
+
+
+def folders(store: Path) -> list[Path]:
+    runs = store / "runs"
+    return sorted(runs.iterdir()) if runs.is_dir() else []
+
+
+def meta(folder: Path) -> dict:
+    return json.loads((folder / "cascade_run_meta.json").read_text())
+
+
+@pytest.fixture
+def work(tmp_path):
+    (tmp_path / "code.py").write_text(CODE)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["run", "-y", "--name", "n1", "--tag", "a", "code.py", "--tag", "b"], id="before-and-after"),
+        pytest.param(["run", "code.py", "--name", "n1", "-y", "--tag", "a", "--tag", "b"], id="all-after"),
+    ],
+)
+def test_run_cmd_options_before_or_after_script(work, args):
+    result = cascade(work, *args)
+
+    assert result.returncode == 0, result.stderr
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["name"] == "n1"
+    assert meta(folder)["tags"] == ["a", "b"]
+
+
+def test_run_cmd_prints_config_table(work):
+    result = cascade(work, "run", "code.py", "--RUN_CODE", "B1", "-y")
+
+    assert result.stdout == "'B1'\n"
+    lines = result.stderr.splitlines()
+    assert lines[:3] == ["Config of code.py:", "  * RUN_CODE = 'B1'   (default: 'A7')", "  (* overridden)"]
+    assert lines[3].startswith("Run ") and " started: " in lines[3]
+    assert lines[4].endswith(" completed in " + lines[4].split(" completed in ")[1])
+
+
+def test_run_cmd_no_terminal_needs_yes(work):
+    result = cascade(work, "run", "code.py")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Standard input is not a terminal, so the run cannot be confirmed. Pass -y to run without confirmation."
+    )
+    assert folders(work / ".cascade") == []
+
+
+def run_on_terminal(cwd: Path, args: list[str], answer: bytes) -> tuple[int, str]:
+    primary, secondary = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "cascade_core", *args], cwd=cwd, env=user_env(),
+                             stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    os.close(secondary)
+    time.sleep(0.5)
+    os.write(primary, answer)
+    output, _ = child.communicate(timeout=120)
+    os.close(primary)
+    return child.returncode, output.decode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "runs"),
+    [pytest.param(b"y\n", 0, 1, id="yes"), pytest.param(b"n\n", 1, 0, id="no")],
+)
+def test_run_cmd_confirm_on_terminal(work, answer, code, runs):
+    returncode, output = run_on_terminal(work, ["run", "code.py"], answer)
+
+    assert "Confirm? [y/N]: " in output
+    assert returncode == code
+    assert len(folders(work / ".cascade")) == runs
+
+
+def test_run_cmd_input_from_terminal(work):
+    (work / "ask.py").write_text("name = input('name? ')\nprint('hello', name)\n")
+
+    returncode, output = run_on_terminal(work, ["run", "ask.py", "-y"], b"ada\n")
+
+    assert returncode == 0
+    assert "hello ada" in output
+    (folder,) = folders(work / ".cascade")
+    assert (folder / "logs" / "cascade_run.log").read_text() == "name? hello ada\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "status"),
+    [
+        pytest.param("raise SystemExit(3)\n", 3, "failed", id="exit-3"),
+        pytest.param("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", 137, "failed", id="sigkill"),
+        pytest.param("raise KeyboardInterrupt\n", 130, "interrupted", id="keyboard-interrupt"),
+    ],
+)
+def test_run_cmd_exit_status(work, body, code, status):
+    (work / "end.py").write_text(body)
+
+    result = cascade(work, "run", "end.py", "-y")
+
+    assert result.returncode == code
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["exit_code"] == code
+    assert meta(folder)["status"] == status
+    assert f"Run folder: {folder}" in result.stderr
+
+
+def test_run_cmd_sighup_interrupts(work):
+    (work / "wait.py").write_text("import time\nprint('ready', flush=True)\ntime.sleep(600)\n")
+    runner = subprocess.Popen([sys.executable, "-m", "cascade_core", "run", "wait.py", "-y"], cwd=work,
+                              env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert runner.stdout.readline() == b"ready\n"
+
+    runner.send_signal(signal.SIGHUP)
+    runner.wait(60)
+
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["status"] == "interrupted"
+    assert runner.returncode == 130
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_run_cmd_root(work, how):
+    store = work / "elsewhere" / "store"
+    if how == "option":
+        result = cascade(work, "run", "code.py", "-y", "--root", str(store))
+    else:
+        result = cascade(work, "run", "code.py", "-y", env=user_env(CASCADE_ROOT=str(store)))
+
+    assert result.returncode == 0, result.stderr
+    assert len(folders(store)) == 1
+    assert not (work / ".cascade").exists()
+
+
+def test_run_cmd_no_log_and_chdir(work):
+    (work / "cwd.py").write_text("import os\nprint(os.getcwd())\n")
+
+    result = cascade(work, "run", "cwd.py", "-y", "--no-log", "--chdir")
+
+    (folder,) = folders(work / ".cascade")
+    assert result.stdout == f"{folder}\n"
+    assert not (folder / "logs" / "cascade_run.log").exists()
+    assert meta(folder)["status"] == "completed"
+
+
+def test_run_cmd_unknown_option_after_script(work):
+    result = cascade(work, "run", "code.py", "--RUN_COD", "x", "-y")
+
+    assert result.returncode != 0
+    assert result.stderr.startswith("Error: --RUN_COD is not a field of code.py; did you mean --RUN_CODE?")
+    assert "Traceback" not in result.stderr
+    assert folders(work / ".cascade") == []
+
+
+def test_run_cmd_missing_script(work):
+    result = cascade(work, "run", "nope.py", "-y")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Script not found: ")
+    assert folders(work / ".cascade") == []
+
+
+def test_run_cmd_passthrough_args(work):
+    (work / "args.py").write_text("import sys\nprint(sys.argv)\n")
+
+    result = cascade(work, "run", "args.py", "-y", "--", "--RUN_CODE", "-y")
+
+    assert result.stdout == "['args.py', '--RUN_CODE', '-y']\n"
+
+
+def test_run_cmd_base_file(work):
+    (work / "base.yaml").write_text("RUN_CODE: Z9\n")
+
+    result = cascade(work, "run", "code.py", "--base", "base.yaml", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "'Z9'\n"
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["base"] == str(work / "base.yaml")
+
+
+def test_run_cmd_multirun_delegates_to_sweeps(work):
+    result = cascade(work, "run", "code.py", "-m", "--RUN_CODE", "a,b", "-y")
+
+    assert result.returncode == 0, result.stderr
+    runs = folders(work / ".cascade")
+    assert len(runs) == 2
+    assert len({meta(folder)["sweep_id"] for folder in runs}) == 1
+
+
+def test_run_cmd_example_main_job(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+
+    result = cascade(repo, "run", "examples/train.py", "--lr", "0.05", "--epochs", "2", "-y",
+                     "--root", str(tmp_path / "store"))
+
+    assert result.returncode == 0, result.stderr
+    (folder,) = folders(tmp_path / "store")
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {"lr": 0.05, "epochs": 2}
+    assert "epoch   2/2" in result.stdout
