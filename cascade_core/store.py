@@ -235,44 +235,6 @@ def run_folders(root: Path) -> list[Path]:
     return sorted(folders, key=lambda folder: folder.name)
 
 
-def runs(root=None, status: str | None = None, script: str | None = None, last: int | None = None) -> list:
-    """List the runs of a store as `Run` objects, oldest first.
-
-    Args:
-        root: The store folder; see `find_root`.
-        status: Keep only runs with this status (`lost` is computed, see `effective_status`).
-        script: Keep only runs whose script path ends with this text (`train.py`, `proj/train.py`).
-        last: Keep only the newest `last` runs that pass the other filters.
-
-    Returns:
-        A list of `cascade_core.run.Run`, newest last.
-
-    Raises:
-        ValueError: If `status` is not one of `STATUSES`.
-    """
-    from cascade_core.run import Run
-
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"Invalid status {status!r}: expected one of {', '.join(STATUSES)}.")
-
-    selected = []
-    for folder in run_folders(find_root(root, create=False)):
-        run = Run.load(folder)
-        if status is not None and run.status != status:
-            continue
-        if script is not None and not _script_matches(run.script, script):
-            continue
-        selected.append(run)
-    return selected[-last:] if last else selected
-
-
-def _script_matches(path: Path | None, pattern: str) -> bool:
-    if path is None:
-        return False
-    wanted = Path(pattern).parts
-    return Path(path).parts[-len(wanted):] == wanted
-
-
 def resolve(ref: str, root=None) -> Path:
     """Return the run folder that a run reference names.
 

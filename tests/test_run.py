@@ -328,7 +328,7 @@ def test_runs_lists_newest_last(work):
     first = cascade_core.run(path)
     second = cascade_core.run(path, name="two")
 
-    listed = store.runs()
+    listed = cascade_core.runs()
 
     assert [run.id for run in listed] == [first.id, second.id]
     assert listed[-1].name == "two"

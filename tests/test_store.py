@@ -188,24 +188,6 @@ def test_resolve_last_empty_store(tmp_path):
         store.resolve("last", tmp_path / ".cascade")
 
 
-def test_runs_filters(tmp_path):
-    root = tmp_path / ".cascade"
-    make_run(root, "20261204-100000-000-aaaa", script="/p/train.py")
-    make_run(root, "20261204-110000-000-bbbb", status="failed", script="/p/eval.py")
-    make_run(root, "20261204-120000-000-cccc", script="/q/train.py")
-
-    assert [run.id[-4:] for run in store.runs(root)] == ["aaaa", "bbbb", "cccc"]
-    assert [run.id[-4:] for run in store.runs(root, status="failed")] == ["bbbb"]
-    assert [run.id[-4:] for run in store.runs(root, script="train.py")] == ["aaaa", "cccc"]
-    assert [run.id[-4:] for run in store.runs(root, script="q/train.py")] == ["cccc"]
-    assert [run.id[-4:] for run in store.runs(root, last=1)] == ["cccc"]
-
-
-def test_runs_rejects_unknown_status(tmp_path):
-    with pytest.raises(ValueError, match=r"Invalid status 'done': expected one of running, completed"):
-        store.runs(tmp_path, status="done")
-
-
 def test_resolve_model_folder_of_missing_run(tmp_path):
     root = tmp_path / ".cascade"
     model = tmp_path / "line" / "00000"
