@@ -302,7 +302,7 @@ def config_to_dict(config: object) -> dict:
     from collections.abc import Mapping
 
     if isinstance(config, type) and callable(getattr(config, "to_dict", None)):
-        config = config()
+        config = _default_instance(config)
     if isinstance(config, Mapping):
         return dict(config)
     if isinstance(config, Namespace):
@@ -317,6 +317,16 @@ def config_to_dict(config: object) -> dict:
         f"or a dataclass instance, got {type(config).__name__} {config!r:.80}. "
         "Call add_config() without an argument inside a run to attach the run's config."
     )
+
+
+def _default_instance(config_class: type) -> object:
+    try:
+        return config_class()
+    except TypeError as error:
+        raise ModelTypeError(
+            f"add_config() cannot create {config_class.__name__}() to read its defaults: {error}. "
+            f"Pass an instance instead: add_config({config_class.__name__}(...))"
+        ) from error
 
 
 # Model line ----------------------------------------------------------------
@@ -441,9 +451,9 @@ def _check_line_folder(root: Path) -> None:
 
     others = sorted(entry.name for entry in root.iterdir() if not _is_model_entry(entry))
     if others:
-        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        listed_names = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise NotALineError(
-            f"Cannot use {str(root)!r} as a model line: it is a folder with other content ({shown}). "
+            f"Cannot use {str(root)!r} as a model line: it is a folder with other content ({listed_names}). "
             "Give an empty or new folder.",
             path=root,
         )

@@ -231,6 +231,26 @@ def test_config_to_dict_accepts_configs(config, expected):
     assert config_to_dict(config) == expected
 
 
+def test_config_to_dict_accepts_our_config():
+    from cascade_core import Config
+
+    class Train(Config):
+        lr = 0.1
+        batch_size: int = 32
+
+    assert config_to_dict(Train) == {"lr": 0.1, "batch_size": 32}
+    assert config_to_dict(Train({"lr": 0.5})) == {"lr": 0.5, "batch_size": 32}
+
+
+def test_config_to_dict_class_needing_arguments():
+    class Strict(ClassConfig):
+        def __init__(self, lr):
+            self.lr = lr
+
+    with pytest.raises(ModelTypeError, match=r"^add_config\(\) cannot create Strict\(\) to read its defaults: .*missing 1 required positional argument: 'lr'\. Pass an instance instead: add_config\(Strict\(\.\.\.\)\)$"):
+        config_to_dict(Strict)
+
+
 def test_config_to_dict_accepts_cascade_ml_config():
     from cascade.base import Config as CascadeMLConfig
 
