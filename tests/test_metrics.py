@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
 from pathlib import Path
 
@@ -225,6 +226,7 @@ def test_log_metric_parallel_writers_never_tear_lines(run_folder, tmp_path):
             for line in path.read_text().splitlines(keepends=True):
                 if line.endswith("\n"):
                     json.loads(line)
+        time.sleep(0.01)
 
     assert [writer.returncode for writer in writers] == [0, 0, 0, 0]
     records = metric_lines(run_folder)
