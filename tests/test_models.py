@@ -730,3 +730,25 @@ def test_line_parallel_runs_save_distinct_models(tmp_path):
         assert json.loads((folder / "files" / "cascade_run_meta.json").read_text())["run_id"] == block["run_id"]
         assert [record["path"] for record in models_of_run(run_folder)] == [str(folder)]
     assert sorted(saved_seeds) == list(seeds)
+
+
+def test_line_parallel_sweep_saves_distinct_models(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(RUN_SAVER)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cascade_core", "run", str(script), "-m", "--SEED", "1,2,3,4", "-j", "4", "-y"],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    line = ModelLine(tmp_path / "line")
+    assert len(line) == 4
+    run_ids = {folder.name for folder in (tmp_path / ".cascade" / "runs").iterdir()}
+    blocks = [read_meta(folder)[0] for folder in line.model_paths()]
+    assert sorted(block["params"]["seed"] for block in blocks) == [1, 2, 3, 4]
+    assert {block["run_id"] for block in blocks} == run_ids
+    for block in blocks:
+        assert block["config"] == {"SEED": block["params"]["seed"]}
+        assert [record["path"] for record in models_of_run(block["run_path"])] == [block["path"]]
