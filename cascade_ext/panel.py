@@ -1,9 +1,9 @@
 """The widget panel of a script's config: `%cascade_panel SCRIPT` or `cascade_ext.panel(SCRIPT)`.
 
-The panel is built from the static config (the script is never executed to
-build it): one control per field (see `cascade_ext.widgets`), the buttons
-Run, Stop, Reset and Reload, a table of the runs launched from the panel,
-and the live output of the selected run.
+The panel is built from the static config, so the script is never executed
+to build it. It shows one control per field (see `cascade_ext.widgets`), the
+buttons Run, Stop, Reset and Reload, a table of the runs launched from the
+panel, and the live output of the selected run.
 
 Run launches a tracked background run with the values that differ from the
 defaults. Each run's reader threads only append output to a bounded tail;
@@ -134,7 +134,7 @@ class Panel:
         """Return `Field.key` -> value for every control whose shown value differs from its default.
 
         Raises:
-            ValueError: A text box holds a value that does not parse.
+            ValueError: A text box contains a value that does not parse.
         """
         return {control.field.key: control.value() for control in self.controls if control.changed()}
 
@@ -148,7 +148,7 @@ class Panel:
         """Start a tracked background run with the changed values (what Run does) and return it.
 
         Raises:
-            ValueError: A text box holds a value that does not parse.
+            ValueError: A text box contains a value that does not parse.
             OverrideError: A value does not fit its field in the script as it is on disk now.
         """
         from cascade_core.run import start
@@ -250,7 +250,7 @@ class Panel:
                 going = [row for row in self.runs if row.running]
             try:
                 self.refresh()
-            except Exception:  # a refresher thread has nobody to raise to
+            except Exception:  # no caller would see an exception raised in this thread
                 logger.exception("Panel: refreshing the runs table failed")
             if not going:
                 return

@@ -40,6 +40,9 @@ UNIT_STEP = 0.01
 MAX_DIGITS = 12
 """Maximum number of digits a readout shows, after the point (linear) or significant (log)."""
 
+INPUT_WIDTH = "36em"
+"""Width of each field's input, label included, so that sliders are long enough to aim at."""
+
 RANGE_PATTERN = re.compile(r"\brange:\s*(?P<low>\S+?)\s*\.\.\s*(?P<high>\S+)(?P<options>.*)")
 RANGE_SYNTAX = "# range: LOW..HIGH [log] [step=STEP]"
 
@@ -207,6 +210,8 @@ class FieldControl:
         widget.description = field.key
         widget.tooltip = f"{field.key}: {self.type_label}, default {field.source}"
         widget.style.description_width = description_width
+        if not isinstance(widget, widgets.Checkbox):
+            widget.layout.width = INPUT_WIDTH
         info = widgets.HTML(f"<small>{_escape(self.type_label)} &middot; default {_escape(field.source)}</small>")
         self.error_label = widgets.HTML()
         self.row = widgets.HBox([widget, info, self.error_label])
@@ -498,7 +503,7 @@ def _build_log(field, bounds: Bounds | None, width: str) -> FieldControl:
 def _build_checkbox(field, bounds, width: str) -> FieldControl:
     import ipywidgets as widgets
 
-    return CheckboxControl(field, widgets.Checkbox(value=field.default, indent=False), width)
+    return CheckboxControl(field, widgets.Checkbox(value=field.default, indent=True), width)
 
 
 def _build_dropdown(field, bounds, width: str) -> FieldControl:

@@ -49,11 +49,13 @@ class JupyterLab:
         root: the folder the server serves; notebooks and scripts go there.
         home: a scratch folder for Jupyter's config, data, runtime and
             IPython folders.
+        env: extra environment variables for the server and its kernels.
     """
 
-    def __init__(self, root: Path, home: Path):
+    def __init__(self, root: Path, home: Path, env: dict | None = None):
         self.root = root
         self.home = home
+        self.extra_env = dict(env or {})
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.process: subprocess.Popen | None = None
@@ -64,7 +66,7 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}"
 
     def environment(self) -> dict[str, str]:
-        """Return the server's environment: isolated Jupyter folders, no PYTHONUNBUFFERED."""
+        """Return the server's environment: isolated Jupyter folders, no PYTHONUNBUFFERED, then `env`."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "CASCADE"))}
         env.pop("PYTHONUNBUFFERED", None)
         env.update(
@@ -73,6 +75,7 @@ class JupyterLab:
             JUPYTER_RUNTIME_DIR=str(self.home / "runtime"),
             IPYTHONDIR=str(self.home / "ipython"),
         )
+        env.update(self.extra_env)
         return env
 
     def write_settings(self) -> None:
@@ -82,7 +85,7 @@ class JupyterLab:
         (folder / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
 
     def start(self) -> None:
-        """Start the server and wait until /api/status answers."""
+        """Start the server and wait until /api/status responds."""
         self.write_settings()
         command = [
             sys.executable, "-m", "jupyter", "lab",
@@ -113,7 +116,7 @@ class JupyterLab:
             if self.api_status() is not None:
                 return
             time.sleep(0.3)
-        raise TimeoutError(f"JupyterLab did not answer within {START_TIMEOUT} s:\n{self.log_text()}")
+        raise TimeoutError(f"JupyterLab did not respond within {START_TIMEOUT} s:\n{self.log_text()}")
 
     def api_status(self) -> dict | None:
         request = urllib.request.Request(

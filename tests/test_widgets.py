@@ -15,26 +15,7 @@ from cascade_core.discovery import discover_source
 from cascade_core.errors import InvalidBoundsError
 from cascade_core.fieldtypes import Expression
 from cascade_ext import widgets as fieldwidgets
-
-TRAIN_CFG = textwrap.dedent(
-    """\
-    from cascade_core import Config
-
-
-    class TrainCfg(Config):
-        lr = 1.5
-        momentum = 0.9
-        epochs = 10
-        weight_decay = 1e-4
-        eps = 1e-8
-        name = "base"
-        use_amp = True
-
-
-    c = TrainCfg
-    print(c.lr, c.epochs, type(c.epochs).__name__, c.weight_decay, c.name, c.use_amp)
-    """
-)
+from panel_cases import TRAIN_CFG
 
 
 HEADER = "from typing import Literal, Optional\nfrom cascade_core import Config\n"

@@ -1,0 +1,74 @@
+"""The widget panel end to end: a real JupyterLab on 127.0.0.1 driven by headless Chromium."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import CHROMIUM, JupyterLab, launch_chromium, run_all_cells, write_notebook
+from panel_cases import TRAIN_CFG
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Chromium is not installed at {CHROMIUM}"),
+]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+UI_TIMEOUT = 120_000
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lab-root")
+    server = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), env={"CASCADE_ROOT": str(root / ".cascade")})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        finally:
+            browser.close()
+
+
+def slider(page, name: str):
+    """Return the slider widget of the panel labelled `name`."""
+    return page.locator(".cascade-panel .widget-slider", has=page.locator(".widget-label", has_text=name))
+
+
+def test_panel_browser_notch_and_run(lab, page):
+    (lab.root / "train_cfg.py").write_text(TRAIN_CFG)
+    write_notebook(lab.root / "panel.ipynb", "%load_ext cascade_ext\n%cascade_panel train_cfg.py")
+
+    page.goto(lab.notebook_url("panel.ipynb"))
+    run_all_cells(page)
+    page.wait_for_selector(".cascade-panel .widget-slider", timeout=UI_TIMEOUT)
+    weight_decay = slider(page, "weight_decay")
+    readout = weight_decay.locator(".widget-readout")
+    assert readout.inner_text() == "0.00010"
+
+    weight_decay.locator(".noUi-handle").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("el => el.textContent.trim() === '0.00013'", arg=readout.element_handle(), timeout=UI_TIMEOUT)
+    page.locator(".cascade-panel button:text-is('Run')").click()
+
+    output = page.locator(".cascade-panel pre")
+    output.filter(has_text="1.5 10 int 0.00013 base True").wait_for(timeout=UI_TIMEOUT)
+    page.locator(".cascade-panel").get_by_text("completed", exact=True).wait_for(timeout=UI_TIMEOUT)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".cascade-panel").screenshot(path=str(ARTIFACTS / "panel.png"))
+
+    (folder,) = (lab.root / ".cascade" / "runs").iterdir()
+    assert output.inner_text() == "1.5 10 int 0.00013 base True"
+    assert page.locator(".cascade-panel").get_by_text("--weight_decay 0.00013").count() == 1
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {"weight_decay": 0.00013}
+    assert (folder / "logs" / "cascade_run.log").read_text() == "1.5 10 int 0.00013 base True\n"
