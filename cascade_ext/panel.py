@@ -112,7 +112,7 @@ class Panel:
         bounds = fieldwidgets.declared_bounds(config.source, config.path)
         width = f"{max((len(field.key) for field in config.fields), default=4) + 2}ch"
         controls = [
-            fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds), width)
+            fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds, config.source), width)
             for field in config.fields
         ]
 

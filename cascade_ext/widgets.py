@@ -153,9 +153,15 @@ def _bounds_error(reason: str, lineno: int, path) -> InvalidBoundsError:
     return InvalidBoundsError(f"Invalid slider bounds on {where}: {reason}. Expected {RANGE_SYNTAX}.", path, lineno)
 
 
-def bounds_for(field, bounds_by_line: dict[int, Bounds]) -> Bounds | None:
-    """Return the bounds declared for the statement that assigns a field, or None."""
-    return bounds_by_line.get(field.lineno)
+def bounds_for(field, bounds_by_line: dict[int, Bounds], source: str) -> Bounds | None:
+    """Return the bounds declared for the statement that assigns a field, or None.
+
+    The line is counted from the field's span in `source`, the text that
+    `declared_bounds` read. For a notebook that is the joined code cells,
+    where `Field.lineno` counts lines within one cell.
+    """
+    line = source.count("\n", 0, field.span[0]) + 1
+    return bounds_by_line.get(line)
 
 
 # Rounding to the readout ---------------------------------------------------------

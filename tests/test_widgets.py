@@ -28,7 +28,7 @@ def controls_of(source: str) -> dict[str, fieldwidgets.FieldControl]:
         source = HEADER + source
     config = discover_source(source, "train.py")
     bounds = fieldwidgets.declared_bounds(config.source)
-    return {field.key: fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds)) for field in config.fields}
+    return {field.key: fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds, config.source)) for field in config.fields}
 
 
 def control_of(source: str) -> fieldwidgets.FieldControl:
@@ -460,3 +460,23 @@ def test_widgets_bounds_comment_own_line_ignored():
     control = control_of("class C(Config):\n    # range: 0..2\n    x = 0.5\n")
 
     assert (control.widget.min, control.widget.max) == (0.0, 1.0)
+
+
+def test_widgets_bounds_in_notebook_cell(tmp_path):
+    import nbformat
+
+    from cascade_core.discovery import discover
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import math\nprint(math.pi)"),
+        nbformat.v4.new_code_cell("from cascade_core import Config\n\nclass C(Config):\n    x = 0.5  # range: 0..2\n"),
+    ]
+    nbformat.write(notebook, tmp_path / "nb.ipynb")
+    config = discover(tmp_path / "nb.ipynb")
+    bounds = fieldwidgets.declared_bounds(config.source)
+
+    (field,) = config.fields
+    control = fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds, config.source))
+
+    assert (control.widget.min, control.widget.max) == (0.0, 2.0)
