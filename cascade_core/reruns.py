@@ -38,8 +38,9 @@ class RerunPlan:
             path, or with `exact` the copy in the run's `sources/` folder),
             the recorded config as its base, the new overrides on top.
         base: The recorded config as a `bases.Base` labelled with the run id.
-        script_diff: Unified diff from the source the recorded run started
-            from to the script now; "" when unchanged or with `exact`.
+        script_diff: Unified diff from the sources the recorded run started
+            from (the script and its local modules) to those on disk now;
+            "" when unchanged or with `exact`.
     """
 
     run: object
@@ -130,30 +131,46 @@ def _script_to_run(run, exact: bool) -> Path:
 
 
 def changed_source_diff(run, script: Path) -> str:
-    """Return a unified diff from the source `run` started from to `script` now ("" if equal).
+    """Return a unified diff from the sources `run` started from to those on disk now ("" if equal).
 
-    The source the run started from is its snapshot in `sources/`; runs
-    without one are compared with `cascade_run_script.py`, which also shows
-    the values that run overrode.
+    The sources the run started from are its snapshot in `sources/`: the
+    script and the local modules it imported, each compared with the file
+    at the same place under the script's folder. Runs without a snapshot
+    are compared with `cascade_run_script.py`, which also shows the values
+    that run overrode.
     """
-    saved = run.path / SOURCES_DIR / Path(run.script).name
-    if not saved.is_file():
-        saved = run.path / store.SCRIPT_FILE
-    try:
-        before = saved.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return ""
-    now = script.read_text(encoding="utf-8", errors="replace")
-    if before == now:
+    snapshot = run.path / SOURCES_DIR
+    saved_script = snapshot / Path(run.script).name
+    if not saved_script.is_file():
+        return _file_diff(run, run.path / store.SCRIPT_FILE, script)
+
+    pairs = [(saved_script, script)]
+    for saved in sorted(snapshot.rglob("*.py")):
+        if saved != saved_script:
+            pairs.append((saved, script.parent / saved.relative_to(snapshot)))
+    return "".join(_file_diff(run, saved, current) for saved, current in pairs)
+
+
+def _file_diff(run, saved: Path, current: Path) -> str:
+    before = _read_source(saved)
+    now = _read_source(current)
+    if before is None or before == now:
         return ""
 
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
-        now.splitlines(keepends=True),
+        (now or "").splitlines(keepends=True),
         fromfile=f"{run.id}/{saved.relative_to(run.path).as_posix()}",
-        tofile=str(script),
+        tofile=str(current) if now is not None else f"{current} (deleted)",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def _read_source(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError):
+        return None
 
 
 # Launching -----------------------------------------------------------------
@@ -165,8 +182,8 @@ def start_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=
     Takes the arguments of `plan_rerun`, plus the options of
     `cascade_core.start` (`name`, `tags`, `no_log`, `chdir`, `sweep_id`,
     `on_stdout`, `on_stderr`, `on_exit`, `env`, `interactive`). When the
-    script changed since the recorded run, a `ScriptChangedWarning` carrying
-    the diff is issued. The new run records the rerun run's id as its `base`.
+    script or its local modules changed since the recorded run, a
+    `ScriptChangedWarning` carrying the diff is issued. The new run records the rerun run's id as its `base`.
 
     Raises:
         The errors of `plan_rerun`.
@@ -174,7 +191,7 @@ def start_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=
     plan = plan_rerun(ref, *overrides, exact=exact, force=force, root=root)
     if plan.script_diff:
         warnings.warn(
-            f"{plan.script} changed since run {plan.run.id}:\n{plan.script_diff}",
+            f"{plan.script} or its local modules changed since run {plan.run.id}:\n{plan.script_diff}",
             ScriptChangedWarning,
             stacklevel=2,
         )

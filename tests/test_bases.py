@@ -60,12 +60,6 @@ print(LR, EPOCHS)
 '''
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    monkeypatch.delenv("CASCADE_ROOT", raising=False)
-    monkeypatch.delenv("CASCADE_RUN_DIR", raising=False)
-
-
 def discover_text(tmp_path: Path, text: str, name: str = "train.py"):
     from cascade_core.discovery import discover
 

@@ -53,13 +53,6 @@ time.sleep(120)
 '''
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    monkeypatch.delenv("CASCADE_ROOT", raising=False)
-    monkeypatch.delenv("CASCADE_RUN_DIR", raising=False)
-    monkeypatch.delenv("CASCADE_RUN_ID", raising=False)
-
-
 @pytest.fixture
 def root(tmp_path) -> Path:
     return tmp_path / ".cascade"

@@ -111,7 +111,7 @@ def _run_options(options: dict) -> dict:
 
 def _show_script_change(plan) -> None:
     if plan.script_diff:
-        click.echo(f"The script changed since run {plan.run.id} started:", err=True)
+        click.echo(f"The script or its local modules changed since run {plan.run.id} started:", err=True)
         click.echo(plan.script_diff, err=True, nl=False)
 
 
