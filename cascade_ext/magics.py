@@ -22,15 +22,16 @@ from cascade_ext import display, streaming
 
 logger = logging.getLogger(__name__)
 
-# Options of %cascade_run and %cascade_rerun -> whether the option takes a value.
-RUN_OPTIONS = {
-    "-y": False, "--yes": False, "--name": True, "--tag": True, "--base": True,
-    "-f": False, "--force": False, "--no-log": False, "--chdir": False, "--root": True,
-    "-m": False, "--multirun": False, "-j": True, "--jobs": True, "--launcher": True,
-    "--dask-address": True, "--fail-fast": False,
-    "--bg": False, "--no-raise": False, "--max-lines": True,
-}
-RERUN_OPTIONS = {**RUN_OPTIONS, "--exact": False}
+HELP_OPTIONS = ("-h", "--help")
+
+
+def run_option_arity() -> dict[str, bool]:
+    """Return each option spelling of `%cascade_run` and `%cascade_rerun` mapped to whether it takes a value."""
+    from cascade_core.cli.options import option_arity
+
+    # NOTE: --max-lines exists only in the magics, so `cascade config` does
+    # not list config fields that clash with it.
+    return {**option_arity(), "--max-lines": True}
 
 
 class _Session:
@@ -104,7 +105,10 @@ class CascadeMagics(Magics):
             In [2]: for lr in [0.1, 0.01]:
                ...:     %cascade_run train.py --lr {lr} --name lr-sweep
         """
-        script, overrides, options = parse_line(line, self.cascade_run.parser, RUN_OPTIONS)
+        parsed = parse_line(line, self.cascade_run.parser)
+        if parsed is None:
+            return None
+        script, overrides, options = parsed
         if options.multirun:
             return self._multirun(script, overrides, options)
 
@@ -134,7 +138,10 @@ class CascadeMagics(Magics):
                 "Start a new run with: %cascade_run SCRIPT [OVERRIDES]"
             ) from None
 
-        ref, overrides, options = parse_line(line, self.cascade_rerun.parser, RERUN_OPTIONS, rerun=True)
+        parsed = parse_line(line, self.cascade_rerun.parser, rerun=True)
+        if parsed is None:
+            return None
+        ref, overrides, options = parsed
         run_options = _start_options(options)
         del run_options["base"]
         launch = functools.partial(reruns.start_rerun, ref, *overrides, exact=options.exact, **run_options)
@@ -283,20 +290,25 @@ def _in_kernel(shell) -> bool:
 # Parsing ---------------------------------------------------------------------
 
 
-def parse_line(line: str, parser, options_table: dict, rerun: bool = False):
+def parse_line(line: str, parser, rerun: bool = False):
     """Split a `%cascade_run` or `%cascade_rerun` line into target, override tokens and options.
 
     Returns:
         `(target, overrides, options)`: the script path (or run reference),
         the override tokens (with `"--"` and the pass-through tokens at the
-        end when given), and the parsed run options.
+        end when given), and the parsed run options. None when `-h` asked
+        for the help, which is printed.
 
     Raises:
         UsageError: If the line does not parse, SCRIPT is missing, the script
             cannot be read, or an option or override key is unknown.
     """
+    options_table = run_option_arity()
     tokens = _split(line)
     leading, target, rest = _take_target(tokens, options_table)
+    if any(token in HELP_OPTIONS for token in leading):
+        print(parser.format_help())
+        return None
     if target is None:
         placeholder = "REF" if rerun else "SCRIPT"
         magic = parser.prog.lstrip("%")
@@ -304,11 +316,14 @@ def parse_line(line: str, parser, options_table: dict, rerun: bool = False):
                          f"%{magic}? lists the options.")
 
     with _usage_errors():
-        config = _config_for(target, rerun, rest, options_table)
+        config = _config_for(target, rerun, rest)
         from cascade_core.overrides import split_arguments
 
         split = split_arguments(rest, config, options_table)
 
+    if any(token in HELP_OPTIONS for token in split.options):
+        print(parser.format_help())
+        return None
     options = parser.parse_args([*leading, *split.options, target])
     overrides = list(split.overrides)
     if split.passthrough:
@@ -337,7 +352,7 @@ def _take_target(tokens: list[str], options_table: dict):
     return tokens, None, []
 
 
-def _config_for(target: str, rerun: bool, rest, options_table):
+def _config_for(target: str, rerun: bool, rest):
     from cascade_core.discovery import discover
 
     if not rerun:

@@ -394,3 +394,20 @@ def test_magics_panel_missing_script(kernel):
     result = kernel.run("%cascade_panel nothere.py")
 
     assert re.match(r"UsageError: Script not found: .*nothere\.py", result.stderr)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param("%cascade_run -h", id="before-script"),
+        pytest.param("%cascade_run train.py --help", id="after-script"),
+    ],
+)
+def test_magics_run_help_option(kernel, line):
+    before = run_folders(kernel)
+    result = kernel.run(line)
+
+    assert result.stdout.startswith("::\n\n  %cascade_run [-y]")
+    assert "--max-lines MAX_LINES" in result.stdout
+    assert result.error is None
+    assert run_folders(kernel) == before
