@@ -349,7 +349,7 @@ class Capture:
         return not self._thread.is_alive()
 
     def abandon(self) -> None:
-        """Stop reading pipes that stay open (a detached process still holds them) and finish the lines."""
+        """Stop reading pipes that stay open (a detached process still has them open) and finish the lines."""
         self._stop.set()
         self._thread.join()
 

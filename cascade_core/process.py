@@ -80,6 +80,8 @@ def launch(command: list[str], cwd, env: dict, stdin_tty: bool) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=IS_POSIX,
+        # On Windows a new process group lets CTRL_BREAK_EVENT reach the child alone.
+        creationflags=0 if IS_POSIX else getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
     )
 
 
@@ -212,7 +214,7 @@ class Stopper:
 
     Args:
         child: The run's child process.
-        exited: Set by whoever waits for the child once it has exited.
+        exited: An event that the thread waiting for the child sets once it has exited.
             (`Popen.poll()` cannot tell while another thread is in `wait()`.)
     """
 

@@ -187,9 +187,9 @@ def start(script, *overrides, name=None, tags=(), base=None, force=False, no_log
 
     Args:
         script: Path of the script.
-        *overrides: CLI tokens (`"--lr", "0.1"`; after a bare `"--"` tokens
-            go to the script's `sys.argv`) or one mapping of typed values
-            (`{"lr": 0.1}`), checked by the same rules.
+        *overrides: CLI tokens (`"--lr", "0.1"`) or one mapping of typed
+            values (`{"lr": 0.1}`), checked by the same rules. Tokens after
+            a bare `"--"` go to the script's `sys.argv`.
         name: A name for the run.
         tags: Tags for the run.
         base: A run reference or config file whose values go under the overrides.
@@ -313,7 +313,7 @@ class Run:
         """Read a run back from its folder (metadata now, config and overrides when first used).
 
         Raises:
-            RunNotFoundError: If `path` holds no `cascade_run_meta.json`.
+            RunNotFoundError: If `path` contains no readable `cascade_run_meta.json`.
         """
         from cascade_core.errors import RunNotFoundError
 
@@ -553,12 +553,17 @@ class Run:
 
     def _finish(self, status: int) -> None:
         exit_code = 128 - status if status < 0 else status
-        interrupted = self._stopper.requested or status == -signal.SIGINT
         now = time.time()
+        if self._stopper.requested or status == -signal.SIGINT:
+            final_status = "interrupted"
+        elif exit_code == 0:
+            final_status = "completed"
+        else:
+            final_status = "failed"
         if self._config_from_args:
             self._config = None  # the child recorded what its parser returned
         self._meta.update(
-            status="interrupted" if interrupted else "completed" if exit_code == 0 else "failed",
+            status=final_status,
             exit_code=exit_code,
             ended_at=store.utc_timestamp(now),
             duration=round(now - self._meta["start_time"], 3),

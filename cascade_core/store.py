@@ -56,7 +56,7 @@ def find_root(root: str | os.PathLike | None = None, create: bool = True) -> Pat
         create: Create the folder (and its `.gitignore`) if it does not exist.
 
     Returns:
-        The absolute path of the store folder (the one that holds `runs/`).
+        The absolute path of the store folder (the one that contains `runs/`).
     """
     chosen = root if root is not None else os.environ.get(ROOT_ENV) or None
     if chosen is not None:
@@ -81,7 +81,7 @@ def _create_store(path: Path) -> None:
     (path / "runs").mkdir(parents=True, exist_ok=True)
     ignore = path / ".gitignore"
     if not ignore.exists():
-        # The store holds logs and copies of scripts: keep it out of git.
+        # The store contains logs and copies of scripts, so git should ignore it.
         ignore.write_text("*\n", encoding="utf-8")
 
 
@@ -193,9 +193,9 @@ def _pid_alive(pid: int) -> bool:
 def runner_alive(meta: dict, now: float | None = None) -> bool:
     """Tell whether the runner that writes this run's metadata is still alive.
 
-    On the same host the runner's pid and process start time decide; on
-    another host (a shared filesystem) the heartbeat must be fresher than
-    `HEARTBEAT_STALE` seconds.
+    On the same host the runner's pid and process start time decide. Read
+    from another host (a shared filesystem), the heartbeat must be fresher
+    than `HEARTBEAT_STALE` seconds.
     """
     runner = meta.get("runner_pid")
     if meta.get("host") == socket.gethostname() and isinstance(runner, int):

@@ -2,7 +2,7 @@
 
 Run options may stand before or after SCRIPT. After SCRIPT, a `--x` that
 names a config field is an override even when a run option has the same
-name; `split_arguments` makes that choice with the script's config.
+name. `split_arguments` sorts the tokens with the script's config.
 
 The config table and the run's own messages go to stderr, so stdout carries
 exactly what the script prints.
@@ -109,7 +109,7 @@ def merge_options(command: click.Command, ctx: click.Context, before: dict, toke
 
 
 def _run_options(options: dict) -> dict:
-    """The keyword arguments of `cascade_core.start()` that the options give."""
+    """Return the keyword arguments of `cascade_core.start()` that the options set."""
     return {
         "name": options["name"],
         "tags": tuple(options["tags"]),
@@ -166,7 +166,7 @@ def print_config(plan) -> None:
 
 
 def confirm(yes: bool) -> None:
-    """Ask `Confirm? [y/N]` unless `yes`; exit when the answer is no or nobody can answer."""
+    """Ask `Confirm? [y/N]` unless `yes`, and exit on a no or when stdin is not a terminal."""
     if yes:
         return
     if not sys.stdin.isatty():

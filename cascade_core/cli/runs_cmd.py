@@ -34,7 +34,7 @@ def _find_runs(root):
 
 
 def run_row(run) -> dict:
-    """The columns of one run in `cascade runs`."""
+    """Return the columns of one run in `cascade runs`."""
     overrides = " ".join(f"{key}={value!r}" for key, value in run.overrides.items())
     if len(overrides) > OVERRIDES_WIDTH:
         overrides = overrides[: OVERRIDES_WIDTH - 3] + "..."
