@@ -280,3 +280,16 @@ def test_panel_bad_range_comment_usage_error(kernel, workdir):
         f"UsageError: Invalid slider bounds on line 1 of {workdir / 'bad_range.py'}: unknown word 'steep' "
         "in range comment '# range: 0..1 steep'. Expected # range: LOW..HIGH [log] [step=STEP].\n"
     )
+
+
+def test_panel_runs_stopped_at_kernel_shutdown(workdir):
+    with NotebookKernel(workdir) as own_kernel:
+        run_id = run_json(
+            own_kernel,
+            "%load_ext cascade_ext",
+            "k = %cascade_panel sleeper.py\nk.run_button.click()\n"
+            "import json\nprint(json.dumps(k.runs[-1].run.id))",
+        )
+    meta = run_folder(workdir, run_id) / "cascade_run_meta.json"
+
+    assert wait_until(lambda: json.loads(meta.read_text())["status"] == "interrupted", timeout=60)
