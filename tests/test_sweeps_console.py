@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel_helpers import process_gone, wait_until
+
 DEADLINE = 120
 
 NET = """\
@@ -85,12 +87,6 @@ def read_log(folder: Path) -> str:
     return (folder / "logs" / "cascade_run.log").read_text()
 
 
-def process_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_console_lists_split_top_level(project):
@@ -250,4 +246,4 @@ def test_console_signal_stops_points(project, signum):
     assert "2 interrupted, 2 not started" in stdout
     scripts = [read_meta(folder)["pid"] for folder in folders]
     for pid in [*scripts, *children]:
-        assert process_gone(pid)
+        assert wait_until(lambda: process_gone(pid), timeout=5)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel_helpers import process_gone, wait_until
+
 pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.slow
@@ -113,12 +115,6 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def process_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_dask_local_cluster_sweep(project):
@@ -181,7 +177,7 @@ def test_dask_stop_signal_stops_running_points(project, cluster):
     assert [meta["status"] for meta in metas] == ["interrupted", "interrupted"]
     assert "2 interrupted, 2 not started" in stdout
     for pid in [*(meta["pid"] for meta in metas), *children]:
-        assert process_gone(pid)
+        assert wait_until(lambda: process_gone(pid), timeout=5)
     assert worker.poll() is None
 
 

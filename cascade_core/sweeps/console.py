@@ -14,9 +14,9 @@ import threading
 import click
 
 from cascade_core.cli.run_cmd import confirm
-from cascade_core.logfile import LineAssembler
 from cascade_core.process import forward_signals
 from cascade_core.sweeps.api import check_launch_options, check_points, execute
+from cascade_core.sweeps.output import PrefixedOutput
 from cascade_core.sweeps.plan import Point, plan_sweep
 from cascade_core.sweeps.summary import format_duration, format_plan, format_summary
 
@@ -84,7 +84,7 @@ class ConsoleProgress:
         self._running = 0
         self._finished = 0
         self._failed = 0
-        self._assemblers: dict[tuple[int, str], LineAssembler] = {}
+        self._output = PrefixedOutput(self.write_line)
         self._bar_shown = False
 
     def on_start(self, point: Point, run) -> None:
@@ -93,15 +93,11 @@ class ConsoleProgress:
             self._redraw()
 
     def on_output(self, point: Point, stream: str, text: str) -> None:
-        with self._lock:
-            self._assembler(point, stream).feed(text)
+        self._output.feed(point, stream, text)
 
     def on_finish(self, point: Point, run) -> None:
+        self._output.finish(point)
         with self._lock:
-            for stream in ("stdout", "stderr"):
-                assembler = self._assemblers.pop((point.index, stream), None)
-                if assembler is not None:
-                    assembler.finish()
             self._running -= 1
             self._finished += 1
             self._failed += run.status == "failed"
@@ -123,12 +119,6 @@ class ConsoleProgress:
             _write(target, "\n")
             target.flush()
             self._redraw()
-
-    def _assembler(self, point: Point, stream: str) -> LineAssembler:
-        key = (point.index, stream)
-        if key not in self._assemblers:
-            self._assemblers[key] = LineAssembler(_PrefixedLines(self, point, stream))
-        return self._assemblers[key]
 
     def _print_finish(self, point: Point, run) -> None:
         self._clear_bar()
@@ -152,22 +142,6 @@ class ConsoleProgress:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
             self._bar_shown = False
-
-
-class _PrefixedLines:
-    """The writer side of a `LineAssembler`: hands each complete line to the console."""
-
-    def __init__(self, console: ConsoleProgress, point: Point, stream: str):
-        self._console = console
-        self._point = point
-        self._stream = stream
-
-    def write_lines(self, lines: list[str]) -> None:
-        for line in lines:
-            self._console.write_line(self._point, self._stream, (line,))
-
-    def write_line_parts(self, parts) -> None:
-        self._console.write_line(self._point, self._stream, parts)
 
 
 def _write(stream, text: str) -> None:

@@ -167,6 +167,7 @@ class _DaskSweep:
                 if self._collect(in_flight) and fail_fast:
                     self._outcome.halted = True
                     break
+                self._observer.on_poll()
                 stop_requested.wait(POLL_INTERVAL)
         except KeyboardInterrupt:
             stop_requested.set()

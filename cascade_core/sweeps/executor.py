@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -23,11 +24,14 @@ POLL_INTERVAL = 0.05
 
 
 class Observer:
-    """Forward sweep events to an object with any of `on_start`, `on_output`, `on_finish`.
+    """Forward sweep events to an object with any of `on_start`, `on_output`, `on_finish`, `on_poll`.
 
-    `on_start(point, run)` and `on_finish(point, run)` are called from the
-    thread that runs the sweep, `on_output(point, stream, text)` from a run's
-    reader thread, with stream "stdout" or "stderr" and a decoded chunk.
+    `on_start(point, run)`, `on_finish(point, run)` and `on_poll()` are
+    called from the thread that runs the sweep, `on_poll()` once between two
+    polls of the running points. `on_output(point, stream, text)` is called
+    from a run's reader thread, with stream "stdout" or "stderr" and a
+    decoded chunk (on Dask, from the sweep's thread, with both streams as
+    "stdout").
     """
 
     def __init__(self, target=None):
@@ -41,6 +45,9 @@ class Observer:
 
     def on_finish(self, point: Point, run) -> None:
         self._call("on_finish", point, run)
+
+    def on_poll(self) -> None:
+        self._call("on_poll")
 
     def output_callbacks(self, point: Point) -> dict:
         """Return the `on_stdout` and `on_stderr` arguments of `start()` for this point."""
@@ -131,6 +138,7 @@ def run_local(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs
             if _collect_finished(running, observer) and fail_fast:
                 outcome.halted = True
                 break
+            observer.on_poll()
             stop_requested.wait(POLL_INTERVAL)
     except KeyboardInterrupt:
         stop_requested.set()
@@ -162,7 +170,10 @@ def _stop_all(running: dict, observer: Observer) -> None:
     for _, run in running.values():
         run.stop()
 
+    # Polling, not wait(), so the observer goes on consuming output while the runs stop.
     for point, run in running.values():
-        run.wait()
+        while run.poll() is None:
+            observer.on_poll()
+            time.sleep(POLL_INTERVAL)
         observer.on_finish(point, run)
     running.clear()

@@ -70,12 +70,16 @@ def summary_table(outcome) -> tuple[list[str], list[list[str]]]:
 def format_summary(outcome) -> str:
     """Return the summary table as text, followed by a count of runs per status."""
     header, rows = summary_table(outcome)
-    status_column = header.index("status")
+    return f"{format_table(header, rows)}\n{count_statuses(header, rows)}"
+
+
+def count_statuses(header: list[str], rows: list[list[str]]) -> str:
+    """Return how many rows have each status, such as `3 completed, 1 failed`."""
+    column = header.index("status")
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row[status_column]] = counts.get(row[status_column], 0) + 1
-    totals = ", ".join(f"{count} {status}" for status, count in counts.items())
-    return f"{format_table(header, rows)}\n{totals}"
+        counts[row[column]] = counts.get(row[column], 0) + 1
+    return ", ".join(f"{count} {status}" for status, count in counts.items())
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
