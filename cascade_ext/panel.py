@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 
-from cascade_core.errors import CascadeError
+from cascade_core.errors import CascadeError, require
 from cascade_ext import widgets as fieldwidgets
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def panel(script, **options) -> Panel:
     Raises:
         ScriptNotFoundError: If the script does not exist.
         ScriptError: If its config cannot be read.
+        ValueError: If `output_lines` or `update_interval` is not above 0.
+        MissingDependencyError: If ipywidgets is not installed.
         InvalidBoundsError: If a `# range:` comment is malformed or does not fit its field.
     """
     return Panel(script, **options)
@@ -69,7 +71,9 @@ class Panel:
 
     def __init__(self, script, *, root=None, name=None, tags=(), output_lines: int = OUTPUT_LINES,
                  update_interval: float = UPDATE_INTERVAL):
-        import ipywidgets as widgets
+        widgets = require("ipywidgets", "notebook")
+        _check_positive("output_lines", output_lines, int, OUTPUT_LINES)
+        _check_positive("update_interval", update_interval, (int, float), UPDATE_INTERVAL)
 
         self.script = script
         self.run_options = {"root": root, "name": name, "tags": tuple(tags)}
@@ -338,6 +342,11 @@ class PanelRun:
             self.running = False
             _untrack_for_shutdown(self.run)
             logger.info("Panel run %s ended: %s", self.run.id, self.run.status)
+
+
+def _check_positive(name: str, value, types, example) -> None:
+    if isinstance(value, bool) or not isinstance(value, types) or value <= 0:
+        raise ValueError(f"Invalid {name} {value!r}: expected a number above 0, for example {name}={example}")
 
 
 def _cell(width: str):

@@ -194,8 +194,8 @@ def test_panel_several_runs_at_once(kernel):
         "both_running = [row.run.poll() is None for row in s2.runs]\n"
         + WAIT_FOR_OUTPUT.format(condition="'loss=0.25' not in s2.runs[0].metrics_label.value")
         + "metrics = s2.runs[0].metrics_label.value\n"
-        "s2._select(s2.runs[0])\ns2.stop_button.click()\n"
-        "s2._select(s2.runs[1])\ns2.stop_button.click()\n"
+        "s2.runs[0].id_button.click()\ns2.stop_button.click()\n"
+        "s2.runs[1].id_button.click()\ns2.stop_button.click()\n"
         "codes = [row.run.wait(timeout=60) for row in s2.runs]\n"
         "print(json.dumps([both_running, len(s2.runs_box.children), metrics,"
         " [row.run.status for row in s2.runs]]))",
@@ -293,3 +293,69 @@ def test_panel_runs_stopped_at_kernel_shutdown(workdir):
     meta = run_folder(workdir, run_id) / "cascade_run_meta.json"
 
     assert wait_until(lambda: json.loads(meta.read_text())["status"] == "interrupted", timeout=60)
+
+
+def test_panel_selected_row_shows_its_output(kernel, workdir):
+    (workdir / "echo.py").write_text("WORD = 'first'\nprint(WORD)\n")
+    shown = run_json(
+        kernel,
+        "e = %cascade_panel echo.py",
+        "e.run_button.click()\n" + finish_last_run("e"),
+        "e.controls[0].widget.value = 'second'\ne.run_button.click()\n" + finish_last_run("e"),
+        "newest = e.output_view.value\n"
+        "e.runs[0].id_button.click()\n"
+        "print(json.dumps([newest, e.output_view.value, e.runs[0].id_button.button_style,"
+        " e.runs[1].id_button.button_style, e.output_title.value]))",
+    )
+    newest, first, first_style, second_style, title = shown
+
+    assert newest == "<pre style='margin:0'>second</pre>"
+    assert first == "<pre style='margin:0'>first</pre>"
+    assert (first_style, second_style) == ("info", "")
+    assert title.startswith("Output of run <b>")
+
+
+def test_panel_output_view_bounded(kernel, workdir):
+    (workdir / "chatty.py").write_text("N = 5000\nfor i in range(N):\n    print('line', i)\n")
+    lines = run_json(
+        kernel,
+        "ch = %cascade_panel chatty.py",
+        "ch.run_button.click()\n" + finish_last_run("ch")
+        + WAIT_FOR_OUTPUT.format(condition="'line 4999' not in ch.output_view.value"),
+        "import html\n"
+        "print(json.dumps(html.unescape(ch.output_view.value).removeprefix(\"<pre style='margin:0'>\")"
+        ".removesuffix('</pre>').splitlines()))",
+    )
+
+    assert len(lines) == 200
+    assert lines[0] == "line 4800"
+    assert lines[-1] == "line 4999"
+
+
+def test_panel_reload_keeps_fields_on_syntax_error(kernel, workdir):
+    script = workdir / "broken.py"
+    script.write_text("LR = 0.5\n")
+    kernel.run("b = %cascade_panel broken.py")
+    script.write_text("LR = (0.5\n")
+
+    state = run_json(
+        kernel,
+        "b.reload_button.click()",
+        "print(json.dumps([[c.field.key for c in b.controls], b.message.value.startswith(\"<span style='color:#c62828'>\")]))",
+    )
+
+    assert state == [["LR"], True]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        pytest.param("output_lines=0", "Invalid output_lines 0: expected a number above 0, for example output_lines=200", id="lines"),
+        pytest.param("update_interval=-1", "Invalid update_interval -1: expected a number above 0, for example update_interval=0.5", id="interval"),
+    ],
+)
+def test_panel_invalid_option_raises(kernel, option, message):
+    result = kernel.run(f"import cascade_ext\ncascade_ext.panel('train_cfg.py', {option})")
+
+    assert result.error.ename == "ValueError"
+    assert result.error.evalue == message
