@@ -14,6 +14,7 @@ machines, and puts the run store in a folder of the test's own.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -90,6 +91,10 @@ class CellResult:
         """Return the text/plain data of each output of `kind` (display_data or execute_result)."""
         return [out.data.get("text/plain", "") for out in self.outputs if out.output_type == kind]
 
+    def value(self):
+        """Return the cell's result (its text/plain) read back as a Python literal."""
+        return ast.literal_eval(self.plain()[0])
+
     def html(self) -> list[str]:
         """Return the text/html data of every display_data and execute_result output."""
         return [out.data["text/html"] for out in self.outputs
@@ -138,10 +143,13 @@ class NotebookKernel:
         store: the run store folder (default: `cwd/.cascade`).
         env: extra environment variables for the kernel.
         timeout: seconds a cell may take before nbclient fails it.
+        setup: code run once the kernel has started, such as `%load_ext cascade_ext`.
     """
 
-    def __init__(self, cwd: Path, store: Path | None = None, env: dict | None = None, timeout: int = CELL_TIMEOUT):
+    def __init__(self, cwd: Path, store: Path | None = None, env: dict | None = None, timeout: int = CELL_TIMEOUT,
+                 setup: str | None = None):
         self.cwd = Path(cwd)
+        self.setup = setup
         self.store = Path(store) if store else self.cwd / ".cascade"
         self.env = kernel_environment(self.store, env)
         self.timeout = timeout
@@ -166,6 +174,14 @@ class NotebookKernel:
         )
         self.client.start_new_kernel(env=self.env)
         self.client.start_new_kernel_client()
+        if self.setup:
+            result = self.run(self.setup)
+            if result.error is not None:
+                raise RuntimeError(f"Kernel setup code failed: {result.error.ename}: {result.error.evalue}")
+
+    def run_folders(self) -> list[Path]:
+        """Return the run folders in this kernel's run store, oldest first."""
+        return sorted((self.store / "runs").glob("*"))
 
     def stop(self) -> None:
         """Shut the kernel down gracefully (its atexit handlers run)."""
@@ -213,6 +229,13 @@ class NotebookKernel:
         self.client.execute_cell(cell, index)
         ended = time.monotonic()
         return CellResult(outputs=list(cell.outputs), events=list(self.client.events), started=started, ended=ended)
+
+
+def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:
+    """Write each `name: source` of `scripts` into `folder` as UTF-8 and return `folder`."""
+    for name, source in scripts.items():
+        (Path(folder) / name).write_text(source, encoding="utf-8")
+    return Path(folder)
 
 
 def execute_notebook(path: Path, cwd: Path, output: Path, store: Path, timeout: int = CELL_TIMEOUT):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kernel_helpers import NotebookKernel, process_gone, wait_until
+from kernel_helpers import NotebookKernel, process_gone, wait_until, write_scripts
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -34,27 +34,21 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("background")
-    (folder / "ticker.py").write_text(TICKER)
-    (folder / "sleeper.py").write_text(SLEEPER)
-    return folder
+    return write_scripts(folder, {"ticker.py": TICKER, "sleeper.py": SLEEPER})
 
 
 @pytest.fixture(scope="module")
 def kernel(workdir):
-    with NotebookKernel(workdir) as kernel:
-        kernel.run("%load_ext cascade_ext\nfrom cascade_ext.background import view_of")
+    with NotebookKernel(workdir, setup="%load_ext cascade_ext\nfrom cascade_ext.background import view_of") as kernel:
         yield kernel
 
-
-def value(result):
-    return eval(result.plain()[0])
 
 
 def test_background_returns_at_once_with_widget(kernel):
     result = kernel.run("r = %cascade_run ticker.py --TICKS 4 --bg\nr.status")
 
     assert result.ended - result.started < 1.5
-    assert value(result) == "running"
+    assert result.value() == "running"
     widgets = [out for out in result.outputs if out.output_type == "display_data" and WIDGET_VIEW in out.data]
     assert len(widgets) == 1
     assert "tick" not in result.stdout
@@ -70,7 +64,7 @@ def test_background_wait_from_later_cell(kernel):
         " view.stop_button.disabled)"
     )
 
-    code, status, shown, header_done, button_disabled = value(result)
+    code, status, shown, header_done, button_disabled = result.value()
     assert (code, status) == (0, "completed")
     assert shown == "tick 0\ntick 1\ntick 2\nfinished"
     assert header_done
@@ -81,7 +75,7 @@ def test_background_stop_from_later_cell(kernel):
     kernel.run("r = %cascade_run sleeper.py --bg")
     result = kernel.run("import time; time.sleep(1)\nr.stop()\nr.wait(timeout=30)\n(r.status, r.meta['pid'])")
 
-    status, pid = value(result)
+    status, pid = result.value()
     assert status == "interrupted"
     assert wait_until(lambda: process_gone(pid), timeout=5)
 
@@ -90,7 +84,7 @@ def test_background_stop_button(kernel):
     kernel.run("r = %cascade_run sleeper.py --bg")
     result = kernel.run("import time; time.sleep(1)\nview_of(r).stop_button.click()\nr.wait(timeout=30)\nr.status")
 
-    assert value(result) == "interrupted"
+    assert result.value() == "interrupted"
 
 
 def test_background_several_runs_at_once(kernel):
@@ -100,7 +94,7 @@ def test_background_several_runs_at_once(kernel):
         "(a.wait(timeout=60), b.wait(timeout=60), a.log_text().count('tick'), b.log_text().count('tick'))"
     )
 
-    assert value(result) == (0, 0, 2, 3)
+    assert result.value() == (0, 0, 2, 3)
 
 
 def test_background_bad_input_raises_usage_error(kernel):
@@ -113,7 +107,7 @@ def test_background_bad_input_raises_usage_error(kernel):
 def test_background_stopped_at_kernel_shutdown(workdir):
     with NotebookKernel(workdir) as kernel:
         result = kernel.run("%load_ext cascade_ext", "r = %cascade_run sleeper.py --bg\nstr(r.path)")
-        folder = eval(result.plain()[0])
+        folder = result.value()
         assert wait_until(lambda: "sleeping" in _read(folder + "/logs/cascade_run.log"), timeout=30)
         started = time.monotonic()
 

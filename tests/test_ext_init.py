@@ -64,9 +64,9 @@ def test_init_load_registers_and_unload_restores(tmp_path):
             "((ip.custom_exceptions, ip.CustomTB) == before, hasattr(Run, '_repr_html_'))"
         )
 
-    names, exceptions, has_repr = eval(loaded.plain()[0])
+    names, exceptions, has_repr = loaded.value()
     assert names == ["cascade_config", "cascade_diff", "cascade_panel", "cascade_rerun", "cascade_run",
                      "cascade_runs", "cascade_show"]
     assert exceptions == ["RunFailedError", "RunInterrupted"]
     assert has_repr
-    assert eval(unloaded.plain()[0]) == (True, False)
+    assert unloaded.value() == (True, False)

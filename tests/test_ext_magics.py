@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kernel_helpers import NotebookKernel, process_gone, wait_until
+from kernel_helpers import NotebookKernel, process_gone, wait_until, write_scripts
 
 pytestmark = pytest.mark.kernel
 
@@ -85,8 +85,7 @@ def make_project(folder: Path) -> Path:
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("magics")
     scripts = {"say.py": SAY, "train.py": TRAIN, "boom.py": BOOM, "spawner.py": SPAWNER, "env_probe.py": ENV_PROBE}
-    for name, source in scripts.items():
-        (folder / name).write_text(source, encoding="utf-8")
+    write_scripts(folder, scripts)
     make_project(folder / "elsewhere")
     odd = folder / 'odd "q" \\Users'
     shutil.copytree(folder / "elsewhere" / "proj", odd / "proj")
@@ -96,18 +95,10 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def kernel(workdir):
-    with NotebookKernel(workdir) as kernel:
-        kernel.run("%load_ext cascade_ext")
+    with NotebookKernel(workdir, setup="%load_ext cascade_ext") as kernel:
         yield kernel
 
 
-def run_folders(kernel) -> list[Path]:
-    return sorted((kernel.store / "runs").glob("*"))
-
-
-def value(result):
-    """Return the evaluated text/plain of the cell's result."""
-    return eval(result.plain()[0])
 
 
 # %cascade_run: values reach the script exactly ------------------------------------
@@ -140,7 +131,7 @@ def test_magics_run_brace_expansion_in_loop(kernel):
     )
 
     assert result.stdout == "lr 0.5 epochs 4\nlr 0.25 epochs 2\n"
-    assert value(result) == [({"LR": 0.5, "EPOCHS": 4}, "completed"), ({"LR": 0.25, "EPOCHS": 2}, "completed")]
+    assert result.value() == [({"LR": 0.5, "EPOCHS": 4}, "completed"), ({"LR": 0.25, "EPOCHS": 2}, "completed")]
 
 
 def test_magics_run_dollar_expansion(kernel):
@@ -156,7 +147,7 @@ def test_magics_run_returns_run(kernel):
         " r.log_text(), r.wait(), r.path.is_dir())"
     )
 
-    assert value(result) == (True, "completed", 0, {"LR": 0.01, "EPOCHS": 3}, {"LR": 0.01}, "first",
+    assert result.value() == (True, "completed", 0, {"LR": 0.01, "EPOCHS": 3}, {"LR": 0.01}, "first",
                              "lr 0.01 epochs 3\n", 0, True)
 
 
@@ -201,7 +192,7 @@ def test_magics_run_leaves_kernel_environment(kernel, workdir):
     )
 
     assert re.fullmatch(r"\d{8} y\n", result.stdout)
-    assert value(result) == (True, True, False)
+    assert result.value() == (True, True, False)
 
 
 # %cascade_run: bad input and failures ---------------------------------------------
@@ -221,13 +212,13 @@ def test_magics_run_leaves_kernel_environment(kernel, workdir):
     ],
 )
 def test_magics_run_bad_input(kernel, line, message):
-    before = run_folders(kernel)
+    before = kernel.run_folders()
     result = kernel.run(line)
 
     assert re.match(message, result.stderr), result.stderr
     assert result.stderr.count("\n") == 1
     assert result.error is None
-    assert run_folders(kernel) == before
+    assert kernel.run_folders() == before
 
 
 def test_magics_run_failure_shows_child_traceback(kernel, workdir):
@@ -249,14 +240,14 @@ def test_magics_run_failure_last_run(kernel):
     assert result.error.ename == "RunFailedError"
 
     result = kernel.run("import cascade_ext\nr = cascade_ext.last_run()\n(r.status, r.returncode, r.script.name)")
-    assert value(result) == ("failed", 1, "boom.py")
+    assert result.value() == ("failed", 1, "boom.py")
 
 
 def test_magics_run_no_raise_returns_failed_run(kernel):
     result = kernel.run("r = %cascade_run boom.py --no-raise\n(r.status, r.returncode)")
 
     assert result.error is None
-    assert value(result) == ("failed", 1)
+    assert result.value() == ("failed", 1)
 
 
 def test_magics_run_interrupt_stops_tree_c12(kernel):
@@ -279,7 +270,7 @@ def test_magics_run_interrupt_stops_tree_c12(kernel):
 
     after = kernel.run("import cascade_ext\nr = cascade_ext.last_run()\n"
                        "(r.status, 'child' in r.log_text(), r.config, r.meta['pid'], 1 + 1)")
-    status, logged, config, script_pid, two = value(after)
+    status, logged, config, script_pid, two = after.value()
     assert (status, logged, config, two) == ("interrupted", True, {}, 2)
     assert wait_until(lambda: process_gone(script_pid), timeout=5)
 
@@ -302,7 +293,7 @@ def test_magics_runs_table(kernel):
 def test_magics_runs_table_indexes_runs(kernel):
     result = kernel.run("table = %cascade_runs --status failed\n(len(table) > 0, {r.status for r in table})")
 
-    assert value(result) == (True, {"failed"})
+    assert result.value() == (True, {"failed"})
 
 
 def test_magics_runs_bad_status(kernel):
@@ -316,7 +307,7 @@ def test_magics_show_run(kernel):
     kernel.run("%cascade_run say.py --PROMPT shown")
     result = kernel.run("r = %cascade_show last\n(r.overrides, r.status)")
 
-    assert value(result) == ({"PROMPT": "shown"}, "completed")
+    assert result.value() == ({"PROMPT": "shown"}, "completed")
 
 
 def test_magics_show_unknown_ref(kernel):
@@ -353,7 +344,7 @@ def test_magics_rerun_last(kernel):
     result = kernel.run("r = %cascade_rerun last --EPOCHS 1\n(r.config, r.status)")
 
     assert "lr 0.5 epochs 1" in result.stdout
-    assert value(result) == ({"LR": 0.5, "EPOCHS": 1}, "completed")
+    assert result.value() == ({"LR": 0.5, "EPOCHS": 1}, "completed")
 
 
 def test_magics_help_has_example(kernel):
@@ -362,7 +353,7 @@ def test_magics_help_has_example(kernel):
                         " 'cascade_diff', 'cascade_config', 'cascade_panel']"
                         " if 'In [1]:' not in getattr(CascadeMagics, name).__doc__]")
 
-    assert value(result) == []
+    assert result.value() == []
 
 
 # Terminal IPython ------------------------------------------------------------------
@@ -386,7 +377,7 @@ def test_magics_panel_shows_widget(kernel):
     result = kernel.run("p = %cascade_panel train.py --name from-panel\n(type(p).__name__, p.run_options['name'])\n")
     shown = kernel.run("p")
 
-    assert value(result) == ("Panel", "from-panel")
+    assert result.value() == ("Panel", "from-panel")
     assert "application/vnd.jupyter.widget-view+json" in shown.outputs[0].data
 
 
@@ -404,10 +395,10 @@ def test_magics_panel_missing_script(kernel):
     ],
 )
 def test_magics_run_help_option(kernel, line):
-    before = run_folders(kernel)
+    before = kernel.run_folders()
     result = kernel.run(line)
 
     assert result.stdout.startswith("::\n\n  %cascade_run [-y]")
     assert "--max-lines MAX_LINES" in result.stdout
     assert result.error is None
-    assert run_folders(kernel) == before
+    assert kernel.run_folders() == before

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from cascade_ext.streaming import CellOutput, collapse_carriage_returns
-from kernel_helpers import NotebookKernel
+from kernel_helpers import NotebookKernel, write_scripts
 
 
 @pytest.mark.parametrize(
@@ -150,15 +150,13 @@ for i in range(200_000):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("streaming")
-    for name, source in {"slow.py": SLOW, "bar.py": BAR, "bytes_out.py": BYTES_OUT, "many.py": MANY_LINES}.items():
-        (folder / name).write_text(source, encoding="utf-8")
+    write_scripts(folder, {"slow.py": SLOW, "bar.py": BAR, "bytes_out.py": BYTES_OUT, "many.py": MANY_LINES})
     return folder
 
 
 @pytest.fixture(scope="module")
 def kernel(workdir):
-    with NotebookKernel(workdir) as kernel:
-        kernel.run("%load_ext cascade_ext")
+    with NotebookKernel(workdir, setup="%load_ext cascade_ext") as kernel:
         yield kernel
 
 
@@ -204,7 +202,7 @@ def test_streaming_log_written_while_sleeping_c09(kernel):
 
     assert "epoch 0\n" in seen["log"]
     assert "end" not in seen["log"]
-    log_lines = eval(result.plain()[0])
+    log_lines = result.value()
     assert log_lines == ["epoch 0", "epoch 1", "epoch 2", "", "    indented note", "x" * 100_000, "end"]
 
 
@@ -215,7 +213,7 @@ def test_streaming_progress_line_c10(kernel):
     assert render_terminal(result.stderr) == ["step 50/50", ""]
     assert result.stderr.count("step ") < 50
     assert result.stdout == "done\n"
-    assert eval(result.plain()[0]) == ["step 50/50", "done"]
+    assert result.value() == ["step 50/50", "done"]
 
 
 @pytest.mark.kernel
@@ -224,7 +222,7 @@ def test_streaming_undecodable_bytes_c11(kernel):
 
     assert result.error is None
     assert result.stdout == "start\nacc\ufffd0.91\nточность ✓ 0.93\nend\n"
-    assert eval(result.plain()[0]) == (0, ["start", "acc\ufffd0.91", "точность ✓ 0.93", "end"])
+    assert result.value() == (0, ["start", "acc\ufffd0.91", "точность ✓ 0.93", "end"])
 
 
 @pytest.mark.kernel
@@ -234,7 +232,7 @@ def test_streaming_ascii_locale_c11(workdir):
         result = kernel.run("%load_ext cascade_ext", "r = %cascade_run bytes_out.py\nr.log_text().splitlines()")
 
     assert result.error is None
-    assert eval(result.plain()[0]) == ["start", "acc\ufffd0.91", "точность ✓ 0.93", "end"]
+    assert result.value() == ["start", "acc\ufffd0.91", "точность ✓ 0.93", "end"]
 
 
 @pytest.mark.kernel
@@ -245,7 +243,7 @@ def test_streaming_huge_output_bounded(kernel, workdir, tmp_path):
     result = kernel.run(code)
     growth = resident_kb(kernel.pid) - before
 
-    assert eval(result.plain()[0]) == 200_000
+    assert result.value() == 200_000
     streamed = result.stdout.splitlines()
     assert streamed == [f"line {i} of the long output" for i in range(200)]
     tail = result.plain("display_data")
