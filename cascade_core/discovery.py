@@ -15,6 +15,7 @@ Notebooks (`.ipynb`) are read cell by cell; see `cascade_core.notebook_config`.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,8 @@ class ScriptConfig:
         style: "class", "globals", "argparse", "notebook" or "none".
         fields: The fields in definition order.
         classes: The config classes of the script, by name.
-        imported: Config classes imported from other modules.
+        imported: Config classes imported from other modules (a list, or a
+            function returning it on first access).
         encoding: The codec the file was decoded with ("utf-8-sig" for a BOM).
         data: The file's bytes as read.
         notes: Remarks for displays, such as a global assigned twice.
@@ -135,7 +137,7 @@ class ScriptConfig:
         fields: list[Field],
         *,
         classes: dict[str, ConfigClass] | None = None,
-        imported: list[ImportedConfig] | None = None,
+        imported=None,
         encoding: str = "utf-8",
         data: bytes | None = None,
         notes: list[str] | None = None,
@@ -145,11 +147,21 @@ class ScriptConfig:
         self.style = style
         self.fields = fields
         self.classes = classes or {}
-        self.imported = imported or []
+        self._imported = imported
         self.encoding = encoding
         self.data = source.encode(encoding) if data is None else data
         self.notes = notes or []
         self.extras: dict[str, object] = {}
+
+    @property
+    def imported(self) -> list[ImportedConfig]:
+        """Config classes the script imports by name from modules next to it.
+
+        Found on first access, because it reads those modules' files.
+        """
+        if callable(self._imported):
+            self._imported = self._imported()
+        return self._imported or []
 
     def __repr__(self) -> str:
         keys = ", ".join(field.key for field in self.fields)
@@ -230,7 +242,7 @@ class ConfigFinder:
 
     def find(self) -> ScriptConfig:
         classes, class_fields = self.find_classes()
-        imported = self.imports.imported_configs()
+        imported = self.imports.imported_configs
         if classes:
             return self.build("class", class_fields, classes=classes, imported=imported)
 
@@ -391,6 +403,4 @@ def assign_keys(fields: list[Field]) -> list[Field]:
 
 
 def _replace(field: Field, **changes) -> Field:
-    import dataclasses
-
     return dataclasses.replace(field, **changes)

@@ -147,6 +147,16 @@ def _read_module_configs(path: Path, depth: int) -> dict[str, tuple[str, ...]] |
 
     try:
         source, _, _ = read_script(path)
+    except ScriptError:
+        return None
+
+    # NOTE: a module whose text never mentions "Config" is taken to define no
+    # config class, which skips parsing most imported modules. A class that
+    # derives from a config class through a base renamed on import
+    # (`from cfg import Train as Base`) in such a module is missed.
+    if "Config" not in source:
+        return {}
+    try:
         tree = parse_source(source, path)
     except ScriptError:
         return None

@@ -70,7 +70,7 @@ def discover_notebook(path: Path):
         "notebook",
         _with_cells(finder, fields, cells),
         classes=classes,
-        imported=finder.imports.imported_configs(),
+        imported=finder.imports.imported_configs,
         data=data,
         notes=notes,
     )

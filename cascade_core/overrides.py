@@ -26,7 +26,6 @@ from cascade_core.lookup import find_field, unknown_key_message
 
 _OPENERS = {"[": "]", "(": ")", "{": "}"}
 _QUOTES = ("'", '"')
-_BOOL_WORDS = ("true", "false")
 
 __all__ = [
     "SplitArguments",
@@ -172,8 +171,9 @@ def _override_end(tokens: list[str], index: int, config) -> int:
     key = token[2:]
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     if _takes_flag_form(config, key):
-        is_bool_word = following is not None and following.lower() in _BOOL_WORDS
-        return index + 2 if is_bool_word else index + 1
+        # A bool value never starts with "-", so "--flag -y" is a bare flag then an option.
+        has_value = following is not None and not following.startswith("-")
+        return index + 2 if has_value else index + 1
     if following is None or following == "--" or _is_next_key(following, config):
         return index + 1
     return index + 2

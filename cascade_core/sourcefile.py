@@ -11,6 +11,7 @@ import ast
 import io
 import re
 import tokenize
+import warnings
 from pathlib import Path
 
 from cascade_core.errors import ScriptError, ScriptNotFoundError
@@ -71,7 +72,11 @@ def check_script_path(path: Path) -> None:
 def parse_source(source: str, path: Path) -> ast.Module:
     """Parse source text, raising ScriptError with the file and line on failure."""
     try:
-        return ast.parse(source, filename=str(path))
+        # Warnings such as "invalid escape sequence" are the script's own;
+        # Python shows them when the script runs.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         message = f"{path}, line {exc.lineno}: {exc.msg}; the script does not parse, so its config cannot be read"
         raise ScriptError(message, path, exc.lineno) from exc
