@@ -149,14 +149,15 @@ def _apply_base(base, typed: dict, config, force: bool, root):
 
 
 def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
-    from cascade_core.rewrite import rewrite
+    from cascade_core.rewrite import rewrite, rewrite_bytes
+
+    if not extras:
+        return rewrite_bytes(config, typed)
+
+    from cascade_core.bases import add_fields
 
     text = rewrite(config.source, config, typed) if typed else config.source
-    if extras:
-        from cascade_core.bases import add_fields
-
-        text = add_fields(text, config, extras)
-    return text.encode(getattr(config, "encoding", None) or "utf-8")
+    return add_fields(text, config, extras).encode(getattr(config, "encoding", None) or "utf-8")
 
 
 def _effective_config(config, typed: dict) -> dict:

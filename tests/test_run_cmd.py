@@ -228,3 +228,24 @@ def test_run_cmd_example_main_job(tmp_path):
     (folder,) = folders(tmp_path / "store")
     assert json.loads((folder / "cascade_overrides.json").read_text()) == {"lr": 0.05, "epochs": 2}
     assert "epoch   2/2" in result.stdout
+
+
+def test_run_cmd_memory_flat_on_huge_line(work):
+    (work / "huge.py").write_text(
+        "import sys\nchunk = 'y' * (1 << 20)\nfor _ in range(128):\n    sys.stdout.write(chunk)\n"
+    )
+    measure = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-m', 'cascade_core', 'run', 'huge.py', '-y'],\n"
+        "               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+
+    result = subprocess.run([sys.executable, "-c", measure], cwd=work, env=user_env(), capture_output=True,
+                            text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    peak_kib = int(result.stdout)
+    assert peak_kib < 100 * 1024
+    (folder,) = folders(work / ".cascade")
+    assert (folder / "logs" / "cascade_run.log").stat().st_size == 128 * (1 << 20) + 1
