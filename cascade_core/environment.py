@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 from cascade_core.store import ENVIRONMENT_FILE, write_json
 
 logger = logging.getLogger(__name__)
+
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 GIT_TIMEOUT = 10.0
 """Seconds each git command may take before the git fields are left empty."""
@@ -31,15 +34,78 @@ def collect(script: Path) -> dict:
 
 
 def installed_packages() -> dict[str, str]:
-    """Return {distribution name: version} of the packages importable by this interpreter, sorted by name."""
+    """Return {distribution name: version} of the packages importable by this interpreter, sorted by name.
+
+    The `.dist-info` and `.egg-info` entries of the `sys.path` folders are
+    read directly, header lines only: the same records `importlib.metadata`
+    finds, at a fraction of its import and parsing cost, which matters
+    because a run waits for this record before it ends. A zip archive on
+    `sys.path` falls back to `importlib.metadata`.
+    """
+    folders = [entry or "." for entry in sys.path]
+    if any(os.path.isfile(folder) for folder in folders):
+        return _sorted(_importlib_packages())
+
+    packages: dict[str, str] = {}
+    for folder in folders:
+        for name, version in _folder_packages(folder):
+            if name and name not in packages:
+                packages[name] = version
+    return _sorted(packages)
+
+
+def _sorted(packages: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+
+
+def _folder_packages(folder: str):
+    """Yield (name, version) of each distribution whose metadata lies in `folder`."""
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if entry.name.endswith(METADATA_SUFFIXES):
+                yield _header_fields(_metadata_file(entry))
+
+
+def _metadata_file(entry: os.DirEntry) -> str:
+    # A `.egg-info` may be a file holding the metadata itself.
+    if not entry.is_dir():
+        return entry.path
+    for name in ("METADATA", "PKG-INFO"):
+        candidate = os.path.join(entry.path, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return ""
+
+
+def _header_fields(path: str) -> tuple[str | None, str | None]:
+    """Read `Name` and `Version` from the header block of a core metadata file."""
+    fields: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key in ("Name", "Version") and key not in fields:
+                    fields[key] = value.strip()
+    except OSError:
+        pass
+    return fields.get("Name"), fields.get("Version")
+
+
+def _importlib_packages() -> dict[str, str]:
     from importlib import metadata
 
-    packages = {}
+    packages: dict[str, str] = {}
     for distribution in metadata.distributions():
         name = distribution.metadata["Name"]
         if name and name not in packages:
             packages[name] = distribution.version
-    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+    return packages
 
 
 def git_state(folder: Path) -> dict | None:
