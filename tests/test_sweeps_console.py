@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -247,3 +248,31 @@ def test_console_signal_stops_points(project, signum):
     scripts = [read_meta(folder)["pid"] for folder in folders]
     for pid in [*scripts, *children]:
         assert wait_until(lambda: process_gone(pid), timeout=5)
+
+
+def test_console_progress_bar_in_terminal(project):
+    import pty
+
+    master, replica = pty.openpty()
+    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
+               "train.py", "-m", "--K", "0,1", "-y"]
+    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=replica,
+                              stdin=subprocess.DEVNULL)
+    os.close(replica)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the pty reports EIO once the runner has closed it
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    runner.wait(timeout=DEADLINE)
+    os.close(master)
+
+    text = terminal.decode()
+    assert runner.returncode == 0
+    assert "\r\x1b[K[------------------------] 0/2 done, 1 running" in text
+    assert "\r\x1b[K[############------------] 1/2 done, 1 running" in text
+    assert text.rstrip("\r\n").endswith("\x1b[K")
