@@ -22,7 +22,7 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
-    """Undo `load_ipython_extension` (the magics stay, as IPython cannot remove them)."""
+    """Undo `load_ipython_extension`: remove the magics, the rendering and the repr."""
     from cascade_ext import magics
 
     magics.unregister(ipython)

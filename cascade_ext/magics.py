@@ -167,6 +167,8 @@ class CascadeMagics(Magics):
         from cascade_core.browse import find_runs
 
         args = _parse(self.cascade_runs.parser, line)
+        if args is None:
+            return None
         with _usage_errors():
             found = find_runs(root=args.root, status=args.status, script=args.script, name=args.name,
                               tag=tuple(args.tag), last=args.last)
@@ -185,6 +187,8 @@ class CascadeMagics(Magics):
             In [2]: print(r.log_text())
         """
         args = _parse(self.cascade_show.parser, line)
+        if args is None:
+            return None
         return load_run(args.ref, args.root)
 
     @line_magic
@@ -202,6 +206,8 @@ class CascadeMagics(Magics):
         from cascade_core.browse import diff_runs
 
         args = _parse(self.cascade_diff.parser, line)
+        if args is None:
+            return None
         first, second = load_run(args.first, args.root), load_run(args.second, args.root)
         with _usage_errors():
             return display.RunComparison(diff_runs(first, second))
@@ -221,6 +227,8 @@ class CascadeMagics(Magics):
         from cascade_core.discovery import discover
 
         args = _parse(self.cascade_config.parser, line)
+        if args is None:
+            return None
         with _usage_errors():
             return display.ConfigTable(discover(args.script))
 
@@ -240,6 +248,8 @@ class CascadeMagics(Magics):
         from cascade_ext.panel import panel
 
         args = _parse(self.cascade_panel.parser, line)
+        if args is None:
+            return None
         with _usage_errors():
             return panel(args.script, root=args.root, name=args.name, tags=tuple(args.tag))
 
@@ -384,7 +394,12 @@ def _start_options(options) -> dict:
 
 
 def _parse(parser, line: str):
-    return parser.parse_args(_split(line))
+    """Parse a magic line; print the help and return None for -h or --help."""
+    tokens = _split(line)
+    if any(token in HELP_OPTIONS for token in tokens):
+        print(parser.format_help())
+        return None
+    return parser.parse_args(tokens)
 
 
 def load_run(ref: str, root=None):
@@ -435,8 +450,13 @@ def register(shell) -> None:
 
 
 def unregister(shell) -> None:
-    """Restore the previous exception handler and remove the runs' HTML repr."""
+    """Remove the magics and the runs' HTML repr, and restore the previous exception handler."""
     from cascade_core.run import Run
+
+    line_magics = shell.magics_manager.magics["line"]
+    for name, function in list(line_magics.items()):
+        if isinstance(getattr(function, "__self__", None), CascadeMagics):
+            del line_magics[name]
 
     if _Previous.custom_exc is not None:
         exceptions, handler = _Previous.custom_exc

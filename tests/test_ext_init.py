@@ -61,12 +61,15 @@ def test_init_load_registers_and_unload_restores(tmp_path):
         )
         unloaded = kernel.run(
             "%unload_ext cascade_ext\n"
-            "((ip.custom_exceptions, ip.CustomTB) == before, hasattr(Run, '_repr_html_'))"
+            "((ip.custom_exceptions, ip.CustomTB) == before, hasattr(Run, '_repr_html_'),"
+            " [name for name in ip.magics_manager.magics['line'] if name.startswith('cascade_')])"
         )
+        reloaded = kernel.run("%load_ext cascade_ext\n%cascade_config --help")
 
     names, exceptions, has_repr = loaded.value()
     assert names == ["cascade_config", "cascade_diff", "cascade_panel", "cascade_rerun", "cascade_run",
                      "cascade_runs", "cascade_show"]
     assert exceptions == ["RunFailedError", "RunInterrupted"]
     assert has_repr
-    assert unloaded.value() == (True, False)
+    assert unloaded.value() == (True, False, [])
+    assert reloaded.stdout.startswith("::\n\n  %cascade_config")
