@@ -5,8 +5,8 @@ executes it. The config is, in this order of preference:
 
 1. the fields of the script's config classes: top-level classes deriving from
    `Config` under any import form, or from another config class of the file;
-2. else the top-level UPPERCASE assignments (`LR = 1e-3`);
-3. else the `add_argument` calls of an argparse parser;
+2. else the `add_argument` calls of an argparse parser;
+3. else the top-level UPPERCASE assignments (`LR = 1e-3`);
 4. else nothing (`style == "none"`).
 
 Notebooks (`.ipynb`) are read cell by cell; see `cascade_core.notebook_config`.
@@ -246,10 +246,8 @@ class ConfigFinder:
         if classes:
             return self.build("class", class_fields, classes=classes, imported=imported)
 
-        global_fields, notes = self.find_globals(self.tree.body, uppercase_only=True)
-        if global_fields:
-            return self.build("globals", global_fields, imported=imported, notes=notes)
-
+        # A script that declares argparse options is configured through them;
+        # its UPPERCASE globals are then constants such as DEFAULT_LR.
         if self.imports.uses_argparse:
             from cascade_core.argparse_config import find_argparse_fields
 
@@ -259,6 +257,9 @@ class ConfigFinder:
                 config.extras["argparse"] = options
                 return config
 
+        global_fields, notes = self.find_globals(self.tree.body, uppercase_only=True)
+        if global_fields:
+            return self.build("globals", global_fields, imported=imported, notes=notes)
         return self.build("none", [], imported=imported)
 
     def build(self, style: str, fields: list[Field], **extra) -> ScriptConfig:

@@ -44,11 +44,7 @@ def read_script(path: Path) -> tuple[str, str, bytes]:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        message = (
-            f"{path} is not valid {encoding} text (byte {exc.start}); a Python script must be "
-            "UTF-8 or declare its encoding on line 1 or 2, e.g. '# -*- coding: latin-1 -*-'"
-        )
-        raise ScriptError(message, path) from exc
+        raise ScriptError(_undecodable_message(path, encoding, exc.start), path) from exc
     return text, encoding, data
 
 
@@ -57,8 +53,26 @@ def detect_encoding(data: bytes, path: Path) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        raise ScriptError(f"{path}: {exc.msg}; fix the encoding declaration", path, 1) from exc
+        if "unknown encoding" not in str(exc):
+            undecodable_at = _first_undecodable_byte(data)
+            raise ScriptError(_undecodable_message(path, "utf-8", undecodable_at), path) from exc
+        raise ScriptError(f"{path}: {exc}; declare a codec Python knows, such as utf-8", path, 1) from exc
     return encoding
+
+
+def _first_undecodable_byte(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return 0
+
+
+def _undecodable_message(path: Path, encoding: str, position: int) -> str:
+    return (
+        f"{path} is not valid {encoding} text (byte {position}); a Python script must be "
+        "UTF-8 or declare its encoding on line 1 or 2, e.g. '# -*- coding: latin-1 -*-'"
+    )
 
 
 def check_script_path(path: Path) -> None:
