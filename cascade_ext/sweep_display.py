@@ -11,7 +11,7 @@ import logging
 import sys
 
 from cascade_core.sweeps.api import execute, prepare_sweep
-from cascade_core.sweeps.summary import count_statuses, summary_table
+from cascade_core.sweeps.summary import count_statuses, format_plan, summary_table
 from cascade_ext import display, streaming
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run_sweep_in_notebook(script, override_tokens, run_options, *, jobs=1, launc
 
 
 class NotebookProgress:
-    """A sweep observer for the notebook: an IntProgress bar with a status line, and prefixed output."""
+    """Sweep observer for the notebook: an IntProgress bar with a status line, and prefixed output."""
 
     def __init__(self, plan):
         from cascade_core.sweeps.output import PrefixedOutput
@@ -100,7 +100,7 @@ class NotebookProgress:
         except ImportError:
             ipywidgets = None
         if ipywidgets is None or not _in_kernel():
-            print(f"Sweep of {self._total} runs", file=sys.stderr)
+            print(format_plan(self._plan), file=sys.stderr)
             return
 
         self._bar = ipywidgets.IntProgress(value=0, min=0, max=self._total, description="Sweep", bar_style="info")
@@ -129,7 +129,12 @@ class NotebookProgress:
         self._cell.close()
         if self._bar is None:
             return
-        self._bar.bar_style = "success" if outcome.ok else "danger" if self._failed else "warning"
+        if outcome.ok:
+            self._bar.bar_style = "success"
+        elif self._failed:
+            self._bar.bar_style = "danger"
+        else:
+            self._bar.bar_style = "warning"  # stopped before every point ran
         self._update()
 
     def _queue_line(self, point, stream: str, parts) -> None:
