@@ -21,6 +21,7 @@ import time
 
 from cascade_core.errors import CascadeError, require
 from cascade_ext import widgets as fieldwidgets
+from cascade_ext.panel_sweep import SweepSection
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +96,17 @@ class Panel:
         self.output_title = widgets.HTML()
         self.output_view = widgets.HTML(layout=widgets.Layout(max_height="20em", overflow="auto"))
         buttons = widgets.HBox([self.run_button, self.stop_button, self.reset_button, self.reload_button])
+        self.sweep = SweepSection(self)
         self.widget = widgets.VBox(
-            [self.title, self.fields_box, self.message, buttons, self.runs_box, self.output_title, self.output_view],
+            [self.title, self.fields_box, self.message, buttons, self.sweep.widget, self.runs_box,
+             self.output_title, self.output_view],
         )
         self.widget.add_class("cascade-panel")
 
-        self.run_button.on_click(lambda _button: self._guard(self.launch))
-        self.stop_button.on_click(lambda _button: self._guard(self.stop))
-        self.reset_button.on_click(lambda _button: self._guard(self.reset))
-        self.reload_button.on_click(lambda _button: self._guard(self.reload))
+        self.run_button.on_click(lambda _button: self.guard(self.launch))
+        self.stop_button.on_click(lambda _button: self.guard(self.stop))
+        self.reset_button.on_click(lambda _button: self.guard(self.reset))
+        self.reload_button.on_click(lambda _button: self.guard(self.reload))
         self.controls = self._build_controls()
 
     # Fields ----------------------------------------------------------------
@@ -123,6 +126,7 @@ class Panel:
         for control in controls:
             control.observe(self._update_buttons)
         self.fields_box.children = [control.row for control in controls]
+        self.sweep.set_fields([control.field.key for control in controls])
         self.title.value = self._title_html(config, controls)
         self.controls = controls
         self._update_buttons()
@@ -158,19 +162,27 @@ class Panel:
         from cascade_core.run import start
 
         values = self.changed_values()
-        row = PanelRun(values, self.output_lines, self._select)
+        row = self.new_row(values)
         run = start(self.script, values, on_stdout=row.stdout, on_stderr=row.stderr, **self.run_options)
+        self.add_run(row, run)
+        self.show_message(f"Started run {run.id}.")
+        return run
+
+    def new_row(self, values: dict) -> PanelRun:
+        """Return a runs-table row for a run about to start with `values`; its callbacks take the run's output."""
+        return PanelRun(values, self.output_lines, self._select)
+
+    def add_run(self, row: PanelRun, run) -> None:
+        """Show a started run in the runs table, select it and keep the table refreshed."""
         row.attach(run)
         _track_for_shutdown(run)
-        logger.info("Panel run %s started: %s %s", run.id, self.script, values)
+        logger.info("Panel run %s started: %s %s", run.id, self.script, row.values)
 
         with self._lock:
             self.runs.append(row)
             self.runs_box.children = [*self.runs_box.children, row.widget]
         self._select(row)
-        self._show_message(f"Started run {run.id}.")
         self._ensure_refresher()
-        return run
 
     def stop(self) -> None:
         """Stop the selected run and its process tree (what Stop does)."""
@@ -180,30 +192,31 @@ class Panel:
         logger.info("Panel: stopping run %s", row.run.id)
         row.run.stop()
         self.stop_button.disabled = True
-        self._show_message(f"Stopping run {row.run.id}.")
+        self.show_message(f"Stopping run {row.run.id}.")
 
     def reset(self) -> None:
         """Show every field's default again (what Reset does)."""
         for control in self.controls:
             control.reset()
-        self._show_message("")
+        self.show_message("")
 
     def reload(self) -> None:
         """Rebuild the fields from the script as it is on disk now, keeping the runs table (what Reload does)."""
         before = {control.field.key for control in self.controls}
         self._build_controls()
         after = {control.field.key for control in self.controls}
-        self._show_message(_reload_summary(before, after))
+        self.show_message(_reload_summary(before, after))
 
-    def _guard(self, action) -> None:
+    def guard(self, action) -> None:
         """Run a button's action, showing an invalid value or a failure in the panel instead of raising."""
         try:
             action()
         except (CascadeError, ValueError, OSError) as exc:
             logger.warning("Panel %s failed: %s", getattr(action, "__name__", action), exc)
-            self._show_message(str(exc), error=True)
+            self.show_message(str(exc), error=True)
 
-    def _show_message(self, text: str, error: bool = False) -> None:
+    def show_message(self, text: str, error: bool = False) -> None:
+        """Show a message above the buttons, in red for an error."""
         escaped = html.escape(text)
         self.message.value = f"<span style='color:{ERROR_COLOR}'>{escaped}</span>" if error else escaped
 

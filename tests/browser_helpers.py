@@ -8,6 +8,7 @@ notebook into the root and opens it in a headless Chromium page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -144,6 +145,30 @@ class JupyterLab:
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+
+@contextlib.contextmanager
+def running_lab(root: Path, home: Path):
+    """Run a JupyterLab serving `root`, with its run store in `root/.cascade`, and stop it afterwards."""
+    server = JupyterLab(root, home, env={"CASCADE_ROOT": str(root / ".cascade")})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1280, height: int = 1000):
+    """Open a page of the given viewport size in a fresh headless Chromium, and close the browser afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
 
 
 def write_notebook(path: Path, *sources: str) -> None:

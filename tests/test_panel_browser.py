@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, JupyterLab, launch_chromium, run_all_cells, write_notebook
+from browser_helpers import CHROMIUM, browser_page, run_all_cells, running_lab, write_notebook
 from panel_cases import TRAIN_CFG
 
 pytestmark = [
@@ -21,23 +21,14 @@ UI_TIMEOUT = 120_000
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lab-root")
-    server = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), env={"CASCADE_ROOT": str(root / ".cascade")})
-    server.start()
-    yield server
-    server.stop()
+    with running_lab(tmp_path_factory.mktemp("lab-root"), tmp_path_factory.mktemp("lab-home")) as server:
+        yield server
 
 
 @pytest.fixture
 def page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        finally:
-            browser.close()
+    with browser_page() as opened:
+        yield opened
 
 
 def slider(page, name: str):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel_helpers import NotebookKernel, process_gone, wait_until
-from panel_cases import TRAIN_CFG
+from kernel_helpers import process_gone, wait_until
+from panel_cases import TRAIN_CFG, WAIT_FOR_OUTPUT, finish_last_run, panel_kernel, run_folder, run_json
 
 pytestmark = pytest.mark.kernel
 
@@ -36,14 +36,6 @@ SLEEPER = textwrap.dedent(
     """
 )
 
-WAIT_FOR_OUTPUT = """\
-import time
-deadline = time.monotonic() + 60
-while {condition} and time.monotonic() < deadline:
-    time.sleep(0.1)
-"""
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("panel")
@@ -55,26 +47,8 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def kernel(workdir):
-    with NotebookKernel(workdir) as running:
-        running.run("%load_ext cascade_ext")
+    with panel_kernel(workdir) as running:
         yield running
-
-
-def run_json(kernel: NotebookKernel, *sources: str) -> object:
-    """Run cells and return the JSON the last one prints."""
-    result = kernel.run(*sources)
-    assert result.error is None, "\n".join(result.error.traceback)
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def finish_last_run(panel: str) -> str:
-    """Return a cell that waits for the panel's newest run and for its output and status to show."""
-    wait = WAIT_FOR_OUTPUT.format(condition=f"'completed' not in {panel}.runs[-1].status_label.value")
-    return f"{panel}.runs[-1].run.wait(timeout=120)\n{wait}"
-
-
-def run_folder(workdir: Path, run_id: str) -> Path:
-    return workdir / ".cascade" / "runs" / run_id
 
 
 # Train config: decimal, integer, text and bool defaults -------------------------------
@@ -249,7 +223,7 @@ def test_panel_invalid_text_blocks_run(kernel, workdir):
         "t = %cascade_panel sleeper.py\n"
         "[c for c in t.controls if c.field.key == 'size'][0].widget.value = '(224, '",
         "disabled = t.run_button.disabled\n"
-        "t._guard(t.launch)\n"
+        "t.guard(t.launch)\n"
         "print(json.dumps([disabled, t.message.value, len(t.runs)]))",
     )
     disabled, message, runs = state
@@ -283,13 +257,8 @@ def test_panel_bad_range_comment_usage_error(kernel, workdir):
 
 
 def test_panel_runs_stopped_at_kernel_shutdown(workdir):
-    with NotebookKernel(workdir) as own_kernel:
-        run_id = run_json(
-            own_kernel,
-            "%load_ext cascade_ext",
-            "k = %cascade_panel sleeper.py\nk.run_button.click()\n"
-            "import json\nprint(json.dumps(k.runs[-1].run.id))",
-        )
+    with panel_kernel(workdir) as own_kernel:
+        run_id = run_json(own_kernel, "k = %cascade_panel sleeper.py\nk.run_button.click()\nprint(json.dumps(k.runs[-1].run.id))")
     meta = run_folder(workdir, run_id) / "cascade_run_meta.json"
 
     assert wait_until(lambda: json.loads(meta.read_text())["status"] == "interrupted", timeout=60)
