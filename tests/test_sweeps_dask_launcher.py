@@ -240,3 +240,24 @@ def _descendants(pid: int) -> set[int]:
             found.add(child)
             stack.append(child)
     return found
+
+
+def test_dask_task_error_recorded(project, cluster):
+    from cascade_core.discovery import discover
+    from cascade_core.sweeps.dask_launcher import run_dask
+    from cascade_core.sweeps.plan import plan_sweep
+    from cascade_core.sweeps.summary import format_summary
+
+    address, _ = cluster
+    plan = plan_sweep(discover(project / "train.py"), ["--K", "1,2"])
+    # A script that exists on the client but not at that path on the workers.
+    missing = project / "elsewhere" / "train.py"
+
+    outcome = run_dask(missing, plan, {"root": str(project / "store")}, sweep_id="sweep-error", address=address)
+
+    assert outcome.runs == {}
+    assert sorted(outcome.errors) == [0, 1]
+    assert outcome.errors[0].startswith("ScriptNotFoundError: ")
+    assert not outcome.ok
+    assert format_summary(outcome).splitlines()[-1] == "2 error"
+    assert run_folders(project) == []

@@ -66,6 +66,8 @@ def _echo_failed_folders(outcome) -> None:
     failed = [run for run in outcome.ordered_runs() if run.status == "failed"]
     for run in failed:
         click.echo(f"Failed run folder: {run.path}", err=True)
+    for index, error in sorted(outcome.errors.items()):
+        click.echo(f"Point {outcome.plan.points[index].label} did not run: {error}", err=True)
 
 
 class ConsoleProgress:
