@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from cascade_core.errors import AmbiguousKeyError, ImportedConfigError, UnknownKeyError
 
 
@@ -68,6 +66,8 @@ def suggest(key: str, keys, extra_names=()) -> str | None:
     lowered = {name.lower(): spelling for spelling, name in spellings.items()}
     if key.lower() in lowered:
         return lowered[key.lower()]
+
+    import difflib
 
     close = difflib.get_close_matches(key, list(spellings.values()), n=1, cutoff=0.6)
     if not close:
