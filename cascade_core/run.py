@@ -537,7 +537,7 @@ class Run:
 
         while True:
             try:
-                status = self._child.wait(timeout=store.HEARTBEAT_INTERVAL)
+                status = process.wait_child(self._child, store.HEARTBEAT_INTERVAL)
                 break
             except subprocess.TimeoutExpired:
                 self._meta["heartbeat"] = time.time()

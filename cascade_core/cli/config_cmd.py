@@ -120,7 +120,8 @@ def _heading(script_config) -> str:
         return f"{name}: no config fields (no Config class, no UPPERCASE globals, no argparse options)"
     fields = "1 field" if count == 1 else f"{count} fields"
     if script_config.classes:
-        return f"{name}: {fields} in config classes {', '.join(script_config.classes)}"
+        noun = "config class" if len(script_config.classes) == 1 else "config classes"
+        return f"{name}: {fields} in {noun} {', '.join(script_config.classes)}"
     described = {
         "globals": "UPPERCASE globals",
         "argparse": "argparse options; overrides become command-line arguments",
