@@ -24,7 +24,7 @@ __all__ = ["ArgparseOption", "argparse_argv", "find_argparse_fields"]
 
 @dataclass(frozen=True)
 class ArgparseOption:
-    """How an argparse field is given on the command line.
+    """The command-line form of an argparse field.
 
     Attributes:
         dest: The attribute name on the parsed namespace.

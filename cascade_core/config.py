@@ -45,14 +45,14 @@ class Config:
     """
 
     def __init__(self, values=None, /, **fields):
-        given = {**_as_dict(values), **fields}
+        requested = {**_as_dict(values), **fields}
         names = self.field_names()
-        for key in given:
+        for key in requested:
             if key not in names:
-                raise UnknownKeyError(_unknown_message(type(self), key, names), key, given[key])
+                raise UnknownKeyError(_unknown_message(type(self), key, names), key, requested[key])
 
         for name in names:
-            value = given[name] if name in given else copy.deepcopy(getattr(type(self), name))
+            value = requested[name] if name in requested else copy.deepcopy(getattr(type(self), name))
             object.__setattr__(self, name, value)
 
     @classmethod

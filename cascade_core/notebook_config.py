@@ -30,7 +30,7 @@ __all__ = ["NotebookCell", "discover_notebook", "write_cells"]
 
 @dataclass(frozen=True)
 class NotebookCell:
-    """Where one code cell sits in the joined source text.
+    """The position of one code cell in the joined source text.
 
     Attributes:
         index: The cell's index in the notebook's `cells` list.

@@ -229,7 +229,7 @@ def parse_overrides(tokens, config) -> dict[str, object]:
     Raises:
         OverrideError: An unknown or ambiguous key, a key given twice, a
             missing value, a value that does not parse or does not fit the
-            field's type. The subclass says which.
+            field's type. The subclass names the kind of failure.
     """
     tokens = list(tokens)
     values: dict[str, object] = {}
@@ -424,7 +424,7 @@ def coerce_overrides(mapping, config) -> dict[str, object]:
 
 
 def coerce_value(field, value: object) -> object:
-    """Check one typed value for a field, returning it converted where the rules say."""
+    """Check one typed value for a field and return it, converted where the type rules allow."""
     if isinstance(value, Expression):
         if field.is_expression:
             return _parse_expression(field, str(value))

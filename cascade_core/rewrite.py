@@ -85,7 +85,11 @@ def keep_line_count(text: str, original: str) -> str:
     if missing <= 0:
         return text
 
-    newline = "\r\n" if "\r\n" in original else ("\r" if "\r" in original else "\n")
+    newline = "\n"
+    if "\r\n" in original:
+        newline = "\r\n"
+    elif "\r" in original:
+        newline = "\r"
     return f"({text}{newline * missing})"
 
 

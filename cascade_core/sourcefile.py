@@ -1,7 +1,7 @@
 """Reading Python source files and mapping `ast` positions to text offsets.
 
 Scripts are decoded as Python itself decodes them: UTF-8 unless a BOM or an
-encoding declaration (`# -*- coding: latin-1 -*-`) says otherwise. Line
+encoding declaration (`# -*- coding: latin-1 -*-`) names another codec. Line
 endings are kept as they are, so `\\r\\n` files stay `\\r\\n`.
 """
 
