@@ -31,10 +31,14 @@ RECORD_ARGS_ENV = "CASCADE_RECORD_ARGS"
 BOOTSTRAP = "import cascade_core.bootstrap as _cascade_bootstrap; _cascade_bootstrap.main()"
 """The `-c` code that starts a child."""
 
+NOTEBOOK_BOOTSTRAP = "import cascade_core.notebook_run as _cascade_notebook; _cascade_notebook.main()"
+"""The `-c` code that starts the child of a notebook run (see `cascade_core.notebook_run`)."""
+
 
 def command(script_as_given: str, args: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Return the child's argv for running a script with `args`."""
-    return [sys.executable, "-c", BOOTSTRAP, script_as_given, *args]
+    """Return the child's argv for running a script (or a `.ipynb` notebook) with `args`."""
+    code = NOTEBOOK_BOOTSTRAP if script_as_given.endswith(".ipynb") else BOOTSTRAP
+    return [sys.executable, "-c", code, script_as_given, *args]
 
 
 def load_code(source_path: str, real_path: str):

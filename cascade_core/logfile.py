@@ -387,9 +387,10 @@ class Capture:
     def _deliver(text: str, assembler: LineAssembler, callback: OutputCallback | None) -> None:
         if not text:
             return
+        # The log first, so a line shown on screen is already in the log file.
+        assembler.feed(text)
         if callback is not None:
             try:
                 callback(text)
             except Exception:  # a broken callback must not stop the capture or the log
                 logger.exception("Output callback %r failed", callback)
-        assembler.feed(text)

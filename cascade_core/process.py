@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,17 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text.rpartition(")")[2].split()
 
 
-def session_members(session: int) -> list[tuple[int, int, str]]:
-    """Return (pid, parent pid, state) of every process in `session` (Linux; empty elsewhere)."""
+class Member(NamedTuple):
+    """A process of a run's session, as /proc/PID/stat describes it."""
+
+    pid: int
+    parent: int
+    group: int
+    state: str
+
+
+def session_members(session: int) -> list[Member]:
+    """Return every process in `session` (Linux; empty elsewhere)."""
     if not IS_LINUX:
         return []
     members = []
@@ -136,7 +145,7 @@ def session_members(session: int) -> list[tuple[int, int, str]]:
         # After the name: state, ppid, pgrp, session, ...
         if fields is None or len(fields) < 4 or int(fields[3]) != session:
             continue
-        members.append((int(name), int(fields[1]), fields[0]))
+        members.append(Member(int(name), int(fields[1]), int(fields[2]), fields[0]))
     return members
 
 
@@ -163,9 +172,10 @@ def signal_run(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
-    for pid, _parent, state in session_members(child.pid):
-        if state != "Z":
-            _kill(pid, signum)
+    # Members of other process groups of the session; the child's group has the signal already.
+    for member in session_members(child.pid):
+        if member.group != child.pid and member.state != "Z":
+            _kill(member.pid, signum)
 
 
 def _kill(pid: int, signum: int) -> None:
@@ -187,10 +197,10 @@ def _signal_windows(child: subprocess.Popen, signum: int) -> None:
 def reap_orphans(session: int) -> None:
     """Reap zombies of `session` that were reparented to this process (as a subreaper)."""
     me = os.getpid()
-    for pid, parent, state in session_members(session):
-        if parent == me and state == "Z" and pid != session:
+    for member in session_members(session):
+        if member.parent == me and member.state == "Z" and member.pid != session:
             try:
-                os.waitpid(pid, os.WNOHANG)
+                os.waitpid(member.pid, os.WNOHANG)
             except ChildProcessError:
                 pass
 
@@ -220,7 +230,7 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
 
 
 def _live_members(session: int) -> list[int]:
-    return [pid for pid, _parent, state in session_members(session) if state not in ("Z", "X")]
+    return [member.pid for member in session_members(session) if member.state not in ("Z", "X")]
 
 
 def _wait_members_gone(session: int, timeout: float) -> None:

@@ -72,6 +72,15 @@ class LaunchPlan:
     def rewritten(self) -> bool:
         return self.source != self.script.read_bytes()
 
+    @property
+    def is_notebook(self) -> bool:
+        return self.script.suffix == ".ipynb"
+
+    @property
+    def source_name(self) -> str:
+        """The run folder's file that holds the source to run."""
+        return store.NOTEBOOK_FILE if self.is_notebook else store.SCRIPT_FILE
+
 
 def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=None) -> LaunchPlan:
     """Check a run's script and overrides and build what will run, without running it.
@@ -101,6 +110,8 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
         from cascade_core.argparse_config import argparse_argv
 
         args = list(argparse_argv(config, typed))
+    elif path.suffix == ".ipynb" and typed:
+        source = _rewritten_notebook(source, config, typed)
     elif typed or extras:
         source = _rewritten_source(config, typed, extras)
 
@@ -158,6 +169,12 @@ def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
 
     text = rewrite(config.source, config, typed) if typed else config.source
     return add_fields(text, config, extras).encode(getattr(config, "encoding", None) or "utf-8")
+
+
+def _rewritten_notebook(data: bytes, config, typed: dict) -> bytes:
+    from cascade_core.rewrite import rewrite_notebook
+
+    return rewrite_notebook(data.decode("utf-8"), config, typed).encode("utf-8")
 
 
 def _effective_config(config, typed: dict) -> dict:
@@ -245,7 +262,7 @@ def launch(plan: LaunchPlan, *, name=None, tags=(), no_log=False, chdir=False, r
 
 
 def _write_records(folder: Path, plan: LaunchPlan) -> None:
-    (folder / store.SCRIPT_FILE).write_bytes(plan.source)
+    (folder / plan.source_name).write_bytes(plan.source)
     config_json, values_repr = {}, {}
     for key, value in plan.values.items():
         config_json[key] = store.to_json_value(value)
@@ -270,8 +287,7 @@ def _snapshot_sources(script: Path, folder: Path) -> None:
     snapshot_sources(script, folder)
 
 
-def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, patch_spawn: bool,
-               record_args: bool) -> dict:
+def _child_env(extra: Mapping | None, folder: Path, run_id: str, plan: LaunchPlan, record_args: bool) -> dict:
     from cascade_core import bootstrap
 
     child_env = dict(os.environ)
@@ -280,9 +296,9 @@ def _child_env(extra: Mapping | None, folder: Path, run_id: str, script: Path, p
     child_env.setdefault("PYTHONIOENCODING", "utf-8")
     child_env[RUN_DIR_ENV] = str(folder)
     child_env[RUN_ID_ENV] = run_id
-    child_env[bootstrap.SCRIPT_FILE_ENV] = str(script)
-    child_env[bootstrap.SCRIPT_SOURCE_ENV] = str(folder / store.SCRIPT_FILE)
-    child_env[bootstrap.PATCH_SPAWN_ENV] = "1" if patch_spawn else "0"
+    child_env[bootstrap.SCRIPT_FILE_ENV] = str(plan.script)
+    child_env[bootstrap.SCRIPT_SOURCE_ENV] = str(folder / plan.source_name)
+    child_env[bootstrap.PATCH_SPAWN_ENV] = "1" if plan.rewritten else "0"
     child_env[bootstrap.RECORD_ARGS_ENV] = "1" if record_args else "0"
     return child_env
 
@@ -482,7 +498,7 @@ class Run:
 
         record_args = plan.config is not None and plan.config.style == "argparse"
         self._config_from_args = record_args
-        child_env = _child_env(env, self.path, self.id, plan.script, plan.rewritten, record_args)
+        child_env = _child_env(env, self.path, self.id, plan, record_args)
         cwd = self.path if chdir else Path.cwd()
         writer = logfile.LogWriter(None if no_log else self.path / store.LOG_FILE)
         self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -62,7 +63,7 @@ def test_session_members_lists_grandchild():
     child = launch(SPAWN_GRANDCHILD)
     grandchild = int(child.stdout.readline())
 
-    members = {pid for pid, _parent, _state in process.session_members(child.pid)}
+    members = {member.pid for member in process.session_members(child.pid)}
 
     assert {child.pid, grandchild} <= members
     process.signal_run(child, 9)
@@ -137,3 +138,21 @@ def test_clear_session_spares_daemon():
     os.kill(daemon, 9)
     assert wait_gone(daemon)
     os.waitpid(daemon, 0)
+
+
+def test_signal_run_reaches_group_once():
+    code = (
+        "import signal, time\n"
+        "count = []\n"
+        "signal.signal(signal.SIGUSR1, lambda *args: count.append(1))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(1)\n"
+        "print(len(count), flush=True)\n"
+    )
+    child = launch(code)
+    child.stdout.readline()
+
+    process.signal_run(child, signal.SIGUSR1)
+
+    assert child.stdout.readline() == b"1\n"
+    child.wait(30)
