@@ -220,6 +220,8 @@ def argparse_argv(config, overrides: dict[str, object]) -> list[str]:
 
 
 def _option_arguments(option: ArgparseOption, field, value: object) -> list[str]:
+    if value is None:
+        return _none_arguments(option, field)
     if option.action == "BooleanOptionalAction":
         return [option.spelling] if value else [_negated(option.spelling)]
     if option.action in _BOOL_ACTIONS:
@@ -242,6 +244,18 @@ def _flag_arguments(option: ArgparseOption, field, value: object) -> list[str]:
         f"whose default is {field.default!r}, so the command line can only turn it on",
         field.key,
         value,
+    )
+
+
+def _none_arguments(option: ArgparseOption, field) -> list[str]:
+    """Leave out an option set to None, which only works when None is its default."""
+    if field.default is None:
+        return []
+    raise OverrideError(
+        f"--{field.key} cannot be set to None: the command line has no spelling for None, "
+        f"and leaving {option.spelling} out gives its default {field.default!r}",
+        field.key,
+        None,
     )
 
 

@@ -129,11 +129,15 @@ def rewrite_bytes(config, overrides: dict[str, object]) -> bytes:
     """Return the script's file content with the overrides applied, in its own encoding.
 
     With no overrides these are the bytes read from the file, unchanged. A
-    BOM or a legacy encoding declared in the file is kept; string values
-    that the encoding cannot hold are written with escapes.
+    BOM or a legacy encoding declared in the file is kept, and string values
+    that the encoding cannot hold are written with escapes. For a notebook
+    the result is its JSON text with the overrides in its cells.
     """
     if not overrides:
         return config.data
+    if config.style == "notebook":
+        notebook_text = config.data.decode("utf-8-sig")
+        return rewrite_notebook(notebook_text, config, overrides).encode("utf-8")
 
     text = rewrite(config.source, config, overrides)
     try:

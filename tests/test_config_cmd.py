@@ -171,3 +171,21 @@ def test_config_cmd_path_with_quotes_and_backslashes(tmp_path, cascade_cli):
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["fields"][0]["key"] == "K"
+
+
+def test_config_cmd_notebook(tmp_path, cascade_cli):
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": "import os\n", "outputs": [], "execution_count": None},
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "lr = 0.1\nepochs = 3\n", "outputs": [], "execution_count": None},
+    ]
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+    result = cascade_cli("config", "nb.ipynb")
+
+    assert result.stdout.splitlines() == [
+        "nb.ipynb: 2 fields from the notebook's parameters cell",
+        "",
+        "key     class  type   default  line",
+        "lr      -      float  0.1      cell 1, line 1",
+        "epochs  -      int    3        cell 1, line 2",
+    ]

@@ -534,3 +534,23 @@ def test_discover_never_executes(tmp_path):
     discover(path)
 
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "overrides", "argv"),
+    [
+        pytest.param("p.add_argument('--ckpt')", {"ckpt": None}, [], id="none-default-left-out"),
+        pytest.param("p.add_argument('--ckpt', default=None)", {"ckpt": "a b.pt"}, ["--ckpt", "a b.pt"], id="text-kept-whole"),
+    ],
+)
+def test_argparse_argv_none_and_text(source, overrides, argv):
+    config = config_of(f"import argparse\np = argparse.ArgumentParser()\n{source}\n")
+
+    assert argparse_argv(config, overrides) == argv
+
+
+def test_argparse_argv_none_for_set_default():
+    config = config_of("import argparse\np = argparse.ArgumentParser()\np.add_argument('--lr', default=0.1)\n")
+
+    with pytest.raises(OverrideError, match=r"^--lr cannot be set to None: the command line has no spelling for None, and leaving --lr out gives its default 0\.1$"):
+        argparse_argv(config, {"lr": None})

@@ -300,3 +300,15 @@ def test_rewrite_notebook_config_class_in_later_cell(tmp_path):
     new = json.loads(rewrite_notebook(text, config, {"lr": 0.2, "bs": [2]}))
 
     assert new["cells"][2]["source"] == "class Cfg(Config):\n    lr = 0.2\n    bs = ([2]\n\n)\n"
+
+
+def test_rewrite_bytes_notebook(tmp_path):
+    text = notebook_text([code_cell(["lr = 0.1\n"], tags=["parameters"])])
+    path = tmp_path / "nb.ipynb"
+    path.write_text(text)
+    config = discover(path)
+
+    new = json.loads(rewrite_bytes(config, {"lr": 0.5}).decode("utf-8"))
+
+    assert new["cells"][0]["source"] == ["lr = 0.5\n"]
+    assert rewrite_bytes(config, {}) == path.read_bytes()
