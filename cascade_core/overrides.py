@@ -33,6 +33,7 @@ __all__ = [
     "coerce_overrides",
     "parse_overrides",
     "parse_value",
+    "read_override",
     "split_arguments",
     "split_top_level",
 ]
@@ -236,15 +237,24 @@ def parse_overrides(tokens, config) -> dict[str, object]:
     spellings: dict[str, str] = {}
     index = 0
     while index < len(tokens):
-        key, text, index = _read_override(tokens, index, config)
+        key, text, index = read_override(tokens, index, config)
         field = config.lookup(key)
         value = True if text is None else parse_value(field, text)
         _store(values, spellings, field, key, value)
     return values
 
 
-def _read_override(tokens: list[str], index: int, config) -> tuple[str, str | None, int]:
-    """Return (key, value text or None for a bare flag, next index)."""
+def read_override(tokens: list[str], index: int, config) -> tuple[str, str | None, int]:
+    """Read the override starting at `tokens[index]`.
+
+    Returns:
+        (key as typed, value text or None for a bare bool flag, index of the
+        next token).
+
+    Raises:
+        MissingValueError: A non-bool key has no value after it.
+        OverrideError: The token is not an override.
+    """
     token = tokens[index]
     if token.startswith("--"):
         key, equals, text = token[2:].partition("=")
@@ -261,6 +271,10 @@ def _read_override(tokens: list[str], index: int, config) -> tuple[str, str | No
         key, _, text = token.partition("=")
         return key, text, index + 1
     raise _unexpected(token)
+
+
+# The sweep planner imported the private name before it was public.
+_read_override = read_override
 
 
 def _takes_flag_form(config, key: str) -> bool:
