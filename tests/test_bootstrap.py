@@ -143,3 +143,43 @@ def test_bootstrap_multiprocessing_workers_see_overrides(tmp_path, method):
     result = run_bootstrap(script, source=source, patch_spawn=True)
 
     assert result.stdout == "[7, 7]\n", result.stderr
+
+
+OTHER_PYTHONS = [
+    path for path in (f"/root/.pyenv/versions/{version}/bin/python" for version in ("3.10.13", "3.12.1", "3.13.0"))
+    if os.path.exists(path)
+]
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python version installed")
+@pytest.mark.parametrize("python", OTHER_PYTHONS, ids=lambda path: path.split("/")[-3])
+def test_bootstrap_other_python_versions(tmp_path, python):
+    text = (
+        "import multiprocessing as mp\n"
+        "\n"
+        "VALUE = {value}\n"
+        "\n"
+        "\n"
+        "def work(_):\n"
+        "    return VALUE\n"
+        "\n"
+        "\n"
+        "if __name__ == '__main__':\n"
+        "    with mp.get_context('spawn').Pool(1) as pool:\n"
+        "        print(pool.map(work, [0]))\n"
+        "    raise ValueError(VALUE)\n"
+    )
+    script = write(tmp_path / "mp.py", text.format(value=1))
+    source = write(tmp_path / "run" / "cascade_run_script.py", text.format(value=5))
+    env = dict(os.environ, PYTHONPATH=str(Path(bootstrap.__file__).parents[1]))
+    env[bootstrap.SCRIPT_FILE_ENV] = str(script)
+    env[bootstrap.SCRIPT_SOURCE_ENV] = str(source)
+    env[bootstrap.PATCH_SPAWN_ENV] = "1"
+
+    result = subprocess.run([python, "-c", bootstrap.BOOTSTRAP, str(script)], env=env, capture_output=True,
+                            text=True, timeout=120)
+
+    assert result.stdout == "[5]\n", result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith(f'Traceback (most recent call last):\n  File "{script}", line 13, in <module>\n')
+    assert result.stderr.endswith("ValueError: 5\n")

@@ -415,3 +415,19 @@ def process_gone(pid: int) -> bool:
             return stream.read().rpartition(")")[2].split()[0] in ("Z", "X")
     except FileNotFoundError:
         return True
+
+
+def test_run_refreshes_heartbeat(work, monkeypatch):
+    monkeypatch.setattr(store, "HEARTBEAT_INTERVAL", 0.2)
+    path = script(work, "sleepy.py", "import time\nprint('ready', flush=True)\ntime.sleep(600)\n")
+    ready = threading.Event()
+    handle = cascade_core.start(path, on_stdout=lambda text: ready.set())
+    assert ready.wait(60)
+
+    time.sleep(1.0)
+    meta = json.loads((handle.path / "cascade_run_meta.json").read_text())
+    handle.stop()
+    handle.wait(60)
+
+    assert meta["status"] == "running"
+    assert meta["heartbeat"] > meta["start_time"] + 0.3
