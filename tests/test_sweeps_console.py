@@ -223,12 +223,19 @@ def test_console_bad_input_runs_nothing(project, arguments, message):
     assert run_folders(project) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_console_signal_stops_points(project, signum):
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [
+        pytest.param(signal.SIGINT, False, id="sigint"),
+        pytest.param(signal.SIGTERM, False, id="sigterm"),
+        pytest.param(signal.SIGINT, True, id="terminal-ctrl-c"),
+    ],
+)
+def test_console_signal_stops_points(project, signum, to_group):
     command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
                "sleeper.py", "-m", "--K", "range(4)", "-y", "-j", "2"]
     runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True)
+                              stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     children = []
     deadline = time.monotonic() + DEADLINE
     while len(children) < 2 and time.monotonic() < deadline:
@@ -237,7 +244,10 @@ def test_console_signal_stops_points(project, signum):
             children.append(int(line.split()[-1]))
     assert len(children) == 2
 
-    runner.send_signal(signum)
+    if to_group:
+        os.killpg(runner.pid, signum)  # as a terminal's Ctrl-C does
+    else:
+        runner.send_signal(signum)
     stdout, stderr = runner.communicate(timeout=DEADLINE)
 
     assert runner.returncode == 130, stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -261,3 +262,29 @@ def test_dask_task_error_recorded(project, cluster):
     assert not outcome.ok
     assert format_summary(outcome).splitlines()[-1] == "2 error"
     assert run_folders(project) == []
+
+
+def test_dask_local_cluster_terminal_interrupt(project):
+    # A terminal's Ctrl-C reaches the whole foreground process group, the
+    # local cluster's worker processes included.
+    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), "sleeper.py",
+               "-m", "--K", "range(4)", "-y", "-j", "2", "--launcher", "dask"]
+    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    children = []
+    deadline = time.monotonic() + DEADLINE
+    while len(children) < 2 and time.monotonic() < deadline:
+        line = runner.stdout.readline()
+        if " child " in line:
+            children.append(int(line.split()[-1]))
+    assert len(children) == 2
+
+    os.killpg(runner.pid, signal.SIGINT)
+    stdout, stderr = runner.communicate(timeout=DEADLINE)
+
+    assert runner.returncode == 130, stderr
+    metas = [read_json(folder / "cascade_run_meta.json") for folder in run_folders(project)]
+    assert [meta["status"] for meta in metas] == ["interrupted", "interrupted"]
+    assert "2 interrupted, 2 not started" in stdout
+    for pid in [*(meta["pid"] for meta in metas), *children]:
+        assert wait_until(lambda: process_gone(pid), timeout=5)

@@ -15,8 +15,10 @@ filesystem, prefixed like local output, with both streams merged.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import logging
 import queue
+import signal
 import threading
 from pathlib import Path
 
@@ -106,16 +108,39 @@ def _connect(distributed, address: str | None, jobs: int):
         return distributed.Client(address)
 
     logger.info("Starting a local Dask cluster of %d worker processes", jobs)
-    cluster = distributed.LocalCluster(
-        n_workers=jobs,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    with _terminal_signals_ignored():
+        cluster = distributed.LocalCluster(
+            n_workers=jobs,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     client = distributed.Client(cluster)
     return _ClusterClient(client, cluster)
+
+
+@contextlib.contextmanager
+def _terminal_signals_ignored():
+    """Ignore SIGINT and SIGHUP while local workers start, so that they inherit the ignoring.
+
+    The workers share the terminal's process group, so Ctrl-C in a terminal
+    reaches them too. A worker killed by it would leave its runs unstopped
+    and its tasks unfinished. This way only the client handles Ctrl-C, and
+    it stops the runs through the stop event.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    names = [name for name in ("SIGINT", "SIGHUP") if hasattr(signal, name)]
+    previous = {name: signal.signal(getattr(signal, name), signal.SIG_IGN) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 class _ClusterClient:
