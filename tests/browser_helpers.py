@@ -144,7 +144,8 @@ class JupyterLab:
             self.process.wait(timeout=10)
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """Return the URL that opens notebook `name` alone: `reset` drops the tabs restored from the last page."""
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
 
 @contextlib.contextmanager

@@ -63,3 +63,40 @@ def test_panel_browser_notch_and_run(lab, page):
     assert page.locator(".cascade-panel").get_by_text("--weight_decay 0.00013").count() == 1
     assert json.loads((folder / "cascade_overrides.json").read_text()) == {"weight_decay": 0.00013}
     assert (folder / "logs" / "cascade_run.log").read_text() == "1.5 10 int 0.00013 base True\n"
+
+
+TICKER = """\
+import time
+
+from cascade_core import Config
+
+
+class Cfg(Config):
+    ticks = 200
+
+
+for i in range(Cfg.ticks):
+    print("tick", i, flush=True)
+    time.sleep(0.2)
+"""
+
+
+def test_panel_browser_live_output_and_stop(lab, page):
+    (lab.root / "ticker.py").write_text(TICKER)
+    write_notebook(lab.root / "ticker.ipynb", "%load_ext cascade_ext\n%cascade_panel ticker.py")
+
+    page.goto(lab.notebook_url("ticker.ipynb"))
+    run_all_cells(page)
+    panel = page.locator(".cascade-panel")
+    panel.locator("button:text-is('Run')").wait_for(timeout=UI_TIMEOUT)
+    panel.locator("button:text-is('Run')").click()
+
+    panel.get_by_text("running", exact=True).wait_for(timeout=UI_TIMEOUT)
+    panel.locator("pre", has_text="tick 3").wait_for(timeout=UI_TIMEOUT)
+    panel.locator("button:text-is('Stop')").click()
+    panel.get_by_text("interrupted", exact=True).wait_for(timeout=UI_TIMEOUT)
+
+    (folder,) = [path for path in (lab.root / ".cascade" / "runs").iterdir() if "ticker.py" in (path / "cascade_run_meta.json").read_text()]
+    meta = json.loads((folder / "cascade_run_meta.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert panel.locator("button:text-is('Stop')").is_disabled()
