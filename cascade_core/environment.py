@@ -109,17 +109,27 @@ def _importlib_packages() -> dict[str, str]:
 
 
 def git_state(folder: Path) -> dict | None:
-    """Return the commit, branch and dirty state of the git repository holding `folder`, or None."""
-    commit = _git(folder, "rev-parse", "HEAD")
-    if commit is None:
+    """Return the commit, branch and dirty state of the git repository holding `folder`, or None.
+
+    One `git status --porcelain=v2 --branch` call gives all three (git 2.11
+    or newer); a repository without any commit gives None, as no folder
+    under git does.
+    """
+    status = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
         return None
-    branch = _git(folder, "rev-parse", "--abbrev-ref", "HEAD")
-    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
-    return {
-        "commit": commit,
-        "branch": None if branch == "HEAD" else branch,
-        "dirty": None if status is None else bool(status),
-    }
+    headers, changed = {}, False
+    for line in status.splitlines():
+        if line.startswith("# "):
+            key, _, value = line[2:].partition(" ")
+            headers[key] = value
+        else:
+            changed = True
+    commit = headers.get("branch.oid")
+    if commit is None or commit == "(initial)":
+        return None
+    branch = headers.get("branch.head")
+    return {"commit": commit, "branch": None if branch in (None, "(detached)") else branch, "dirty": changed}
 
 
 def _git(folder: Path, *args: str) -> str | None:
