@@ -80,11 +80,16 @@ class Panel:
         self.run_options = {"root": root, "name": name, "tags": tuple(tags)}
         self.output_lines = output_lines
         self.update_interval = update_interval
+        self.controls: list = []
         self.runs: list[PanelRun] = []
         self.selected: PanelRun | None = None
         self._refresher: threading.Thread | None = None
         self._lock = threading.Lock()
 
+        self._make_widgets(widgets)
+        self._build_controls()
+
+    def _make_widgets(self, widgets) -> None:
         self.title = widgets.HTML()
         self.fields_box = widgets.VBox()
         self.message = widgets.HTML()
@@ -92,26 +97,26 @@ class Panel:
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.reset_button = widgets.Button(description="Reset", icon="undo")
         self.reload_button = widgets.Button(description="Reload", icon="refresh")
+        self.sweep = SweepSection(self)
         self.runs_box = widgets.VBox([_runs_header()])
         self.output_title = widgets.HTML()
         self.output_view = widgets.HTML(layout=widgets.Layout(max_height="20em", overflow="auto"))
+
+        self.run_button.on_click(lambda _button: self.guard(self.launch))
+        self.stop_button.on_click(lambda _button: self.guard(self.stop))
+        self.reset_button.on_click(lambda _button: self.guard(self.reset))
+        self.reload_button.on_click(lambda _button: self.guard(self.reload))
+
         buttons = widgets.HBox([self.run_button, self.stop_button, self.reset_button, self.reload_button])
-        self.sweep = SweepSection(self)
         self.widget = widgets.VBox(
             [self.title, self.fields_box, self.message, buttons, self.sweep.widget, self.runs_box,
              self.output_title, self.output_view],
         )
         self.widget.add_class("cascade-panel")
 
-        self.run_button.on_click(lambda _button: self.guard(self.launch))
-        self.stop_button.on_click(lambda _button: self.guard(self.stop))
-        self.reset_button.on_click(lambda _button: self.guard(self.reset))
-        self.reload_button.on_click(lambda _button: self.guard(self.reload))
-        self.controls = self._build_controls()
-
     # Fields ----------------------------------------------------------------
 
-    def _build_controls(self) -> list:
+    def _build_controls(self) -> None:
         """Discover the script's config and show one control per field."""
         from cascade_core.discovery import discover
 
@@ -130,7 +135,6 @@ class Panel:
         self.title.value = self._title_html(config, controls)
         self.controls = controls
         self._update_buttons()
-        return controls
 
     def _title_html(self, config, controls) -> str:
         count = f"{len(controls)} field" + ("" if len(controls) == 1 else "s")
