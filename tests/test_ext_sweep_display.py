@@ -171,3 +171,17 @@ def test_sweep_display_interrupt_stops_points(kernel):
     assert [status for status, _ in statuses] == ["interrupted", "interrupted"]
     for _, pid in statuses:
         assert wait_until(lambda: process_gone(pid), timeout=5)
+
+
+def test_sweep_display_dask_local_cluster(kernel):
+    pytest.importorskip("distributed")
+
+    result = kernel.run(
+        "runs = %cascade_run -m train.py --K 0,1 --launcher dask -j 2\n"
+        "[(r.config['K'], r.status, r.metrics) for r in runs]"
+    )
+
+    assert result.error is None
+    assert value(result) == [(0, "completed", {"score": 0}), (1, "completed", {"score": 10})]
+    assert "[K=0] k 0\n" in result.stdout
+    assert "[K=1] k 1\n" in result.stdout

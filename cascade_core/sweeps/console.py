@@ -125,7 +125,7 @@ class ConsoleProgress:
     def _print_finish(self, point: Point, run) -> None:
         self._clear_bar()
         duration = format_duration(run.duration)
-        sys.stderr.write(f"[{self._finished}/{self._total}] {point.label}: {run.status} in {duration} (run {run.id})\n")
+        _write(sys.stderr, f"[{self._finished}/{self._total}] {point.label}: {run.status} in {duration} (run {run.id})\n")
         sys.stderr.flush()
         self._redraw()
 
