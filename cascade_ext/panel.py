@@ -6,10 +6,10 @@ buttons Run, Stop, Reset and Reload, a table of the runs launched from the
 panel, and the live output of the selected run.
 
 Run launches a tracked background run with the values that differ from the
-defaults. Each run's reader threads only append output to a bounded tail;
-one refresher thread per panel updates the table and the output view every
-`update_interval` seconds while runs are going (ipywidgets sends changes made
-from a thread to the frontend).
+defaults. Each run's reader threads only append output to a bounded tail.
+One refresher thread per panel updates the table and the output view every
+`update_interval` seconds while runs are going. ipywidgets sends changes made
+from a thread to the frontend.
 """
 
 from __future__ import annotations
