@@ -206,9 +206,9 @@ class Panel:
 
     def reload(self) -> None:
         """Rebuild the fields from the script as it is on disk now, keeping the runs table (what Reload does)."""
-        before = {control.field.key for control in self.controls}
+        before = {control.field.key: control.field for control in self.controls}
         self._build_controls()
-        after = {control.field.key for control in self.controls}
+        after = {control.field.key: control.field for control in self.controls}
         self.show_message(_reload_summary(before, after))
 
     def guard(self, action) -> None:
@@ -388,13 +388,19 @@ def _status_html(status: str) -> str:
     return f"<span style='color:{color}'>{html.escape(str(status))}</span>"
 
 
-def _reload_summary(before: set, after: set) -> str:
-    added, removed = sorted(after - before), sorted(before - after)
+def _reload_summary(before: dict, after: dict) -> str:
+    """Describe the fields a reload added, removed and changed (in default or annotation)."""
+    added = [key for key in after if key not in before]
+    removed = [key for key in before if key not in after]
+    changed = [
+        key for key in after
+        if key in before and (after[key].source, after[key].annotation) != (before[key].source, before[key].annotation)
+    ]
+
     parts = ["Reloaded the fields from the script"]
-    if added:
-        parts.append(f"added: {', '.join(added)}")
-    if removed:
-        parts.append(f"removed: {', '.join(removed)}")
+    for label, keys in (("added", added), ("removed", removed), ("changed", changed)):
+        if keys:
+            parts.append(f"{label}: {', '.join(keys)}")
     return "; ".join(parts) + "."
 
 

@@ -213,7 +213,7 @@ def test_panel_reload_reads_script_again(kernel, workdir):
         " len(q.runs), q.message.value]))",
     )
 
-    assert state == [["a", "c"], 2, 1, "Reloaded the fields from the script; added: c; removed: b."]
+    assert state == [["a", "c"], 2, 1, "Reloaded the fields from the script; added: c; removed: b; changed: a."]
 
 
 def test_panel_invalid_text_blocks_run(kernel, workdir):
