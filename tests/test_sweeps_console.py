@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cascade_core.process import INTERRUPT_GRACE, TERMINATE_GRACE
 from kernel_helpers import process_gone, wait_until
 
 DEADLINE = 120
@@ -286,3 +287,27 @@ def test_console_progress_bar_in_terminal(project):
     assert "\r\x1b[K[------------------------] 0/2 done, 1 running" in text
     assert "\r\x1b[K[############------------] 1/2 done, 1 running" in text
     assert text.rstrip("\r\n").endswith("\x1b[K")
+
+
+def test_console_second_signal_kills_at_once(project):
+    (project / "stubborn.py").write_text(
+        "import signal\nimport time\n\nK = 0\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\ntime.sleep(600)\n"
+    )
+    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
+               "stubborn.py", "-m", "--K", "1,2", "-y"]
+    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True)
+    assert "ready" in runner.stdout.readline()
+
+    runner.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    runner.send_signal(signal.SIGINT)
+    stdout, stderr = runner.communicate(timeout=DEADLINE)
+
+    assert runner.returncode == 130, stderr
+    meta = read_meta(run_folders(project)[0])
+    assert meta["status"] == "interrupted"
+    # Without the second signal, the run would end only after both grace periods.
+    assert meta["duration"] < INTERRUPT_GRACE + TERMINATE_GRACE

@@ -14,6 +14,7 @@ import threading
 import click
 
 from cascade_core.cli.run_cmd import confirm
+from cascade_core.errors import RunError
 from cascade_core.process import forward_signals
 from cascade_core.sweeps.api import check_launch_options, check_points, execute
 from cascade_core.sweeps.output import PrefixedOutput
@@ -34,7 +35,8 @@ def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs,
     The plan goes to stderr with the progress, so stdout carries the runs'
     prefixed output and the summary table. The exit status is 0 when every
     point completed, 1 when one failed or never ran, and 130 (128 + SIGINT)
-    when Ctrl-C, SIGTERM or SIGHUP stopped the sweep.
+    when Ctrl-C, SIGTERM or SIGHUP stopped the sweep. A second signal
+    kills the points still stopping at once, as for a single run.
 
     Raises:
         OverrideError: when the overrides or sweep values are invalid.
@@ -50,7 +52,13 @@ def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs,
 
     console = ConsoleProgress(len(plan), interactive=_is_terminal(sys.stderr))
     stop_requested = threading.Event()
-    with forward_signals(stop_requested.set):
+
+    def request_stop() -> None:
+        if stop_requested.is_set():
+            console.hurry_stop()  # a second signal kills the running points at once
+        stop_requested.set()
+
+    with forward_signals(request_stop):
         outcome = execute(script, plan, run_options, jobs=jobs, launcher=launcher, dask_address=dask_address,
                           fail_fast=fail_fast, observer=console, stop_requested=stop_requested)
     console.close()
@@ -88,8 +96,10 @@ class ConsoleProgress:
         self._failed = 0
         self._output = PrefixedOutput(self.write_line)
         self._bar_shown = False
+        self._runs: dict[int, object] = {}
 
     def on_start(self, point: Point, run) -> None:
+        self._runs[point.index] = run
         with self._lock:
             self._running += 1
             self._redraw()
@@ -98,12 +108,25 @@ class ConsoleProgress:
         self._output.feed(point, stream, text)
 
     def on_finish(self, point: Point, run) -> None:
+        self._runs.pop(point.index, None)
         self._output.finish(point)
         with self._lock:
             self._running -= 1
             self._finished += 1
             self._failed += run.status == "failed"
             self._print_finish(point, run)
+
+    def hurry_stop(self) -> None:
+        """Stop the running points started in this process again, which kills them at once.
+
+        Safe in a signal handler, because `Run.stop()` only signals and returns.
+        Points on Dask are left to the stop event.
+        """
+        for run in list(self._runs.values()):
+            try:
+                run.stop()
+            except RunError:
+                continue  # a run on a Dask worker cannot be stopped from here
 
     def close(self) -> None:
         """Remove the progress bar, leaving the terminal at the start of a clean line."""
