@@ -23,6 +23,7 @@ _EXPORTS = {
     "log_metric": "cascade_core.metrics",
     "Model": "cascade_core.models",
     "ModelLine": "cascade_core.models",
+    "multirun": "cascade_core.sweeps",
     "CascadeError": "cascade_core.errors",
     "OverrideError": "cascade_core.errors",
     "RunFailedError": "cascade_core.errors",
