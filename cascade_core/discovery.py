@@ -74,6 +74,10 @@ class Field:
         """Whether the default is an expression rather than a literal."""
         return isinstance(self.default, Expression)
 
+    def __hash__(self) -> int:
+        # Defaults such as lists are unhashable; a field's place identifies it.
+        return hash((self.qualname, self.span, self.cell))
+
 
 @dataclass(frozen=True)
 class ConfigClass:

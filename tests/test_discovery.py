@@ -554,3 +554,9 @@ def test_argparse_argv_none_for_set_default():
 
     with pytest.raises(OverrideError, match=r"^--lr cannot be set to None: the command line has no spelling for None, and leaving --lr out gives its default 0\.1$"):
         argparse_argv(config, {"lr": None})
+
+
+def test_field_hashable_with_list_default():
+    field = config_of("HIDDEN = [64, 64]\n").lookup("HIDDEN")
+
+    assert {field: 1}[field] == 1
