@@ -2,9 +2,9 @@
 
 A run goes through three steps:
 
-1. `prepare()` reads the script's config statically, checks the overrides and
-   builds the source that will run. Bad input raises here, before any run
-   folder exists.
+1. `prepare()` (in `cascade_core.runplan`) reads the script's config
+   statically, checks the overrides and builds the source that will run.
+   Bad input raises here, before any run folder exists.
 2. `launch()` creates the run folder, records config, overrides and
    metadata, and starts the child with its output captured.
 3. A waiter thread refreshes the heartbeat while the child runs, and when it
@@ -22,12 +22,14 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 from cascade_core import store
 from cascade_core.errors import RunError, RunTimeoutError
+from cascade_core.runplan import LaunchPlan, is_expression, prepare
+
+__all__ = ["LaunchPlan", "Run", "launch", "prepare", "run", "start"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,160 +41,6 @@ ENVIRONMENT_TIMEOUT = 30.0
 
 RUN_DIR_ENV = "CASCADE_RUN_DIR"
 RUN_ID_ENV = "CASCADE_RUN_ID"
-
-
-# Preparing -----------------------------------------------------------------
-
-
-@dataclass
-class LaunchPlan:
-    """Everything needed to launch a run, checked and computed before anything is written.
-
-    Attributes:
-        script: Absolute path of the script.
-        script_as_given: The script path as the caller wrote it (the child's `sys.argv[0]`).
-        config: The discovered `ScriptConfig`, or None for a script without config.
-        overrides: `Field.key` to typed value, in the order given.
-        source: The bytes that run: the script itself when nothing is rewritten.
-        args: Command-line arguments after `sys.argv[0]` (argparse overrides, then pass-through).
-        values: The effective config, `Field.key` to value (defaults with overrides applied).
-        base: What the run records as its base (a run id or a file path), or None.
-    """
-
-    script: Path
-    script_as_given: str
-    config: object
-    overrides: dict
-    source: bytes
-    args: list = field(default_factory=list)
-    values: dict = field(default_factory=dict)
-    base: str | None = None
-
-    @property
-    def rewritten(self) -> bool:
-        return self.source != self.script.read_bytes()
-
-    @property
-    def is_notebook(self) -> bool:
-        return self.script.suffix == ".ipynb"
-
-    @property
-    def source_name(self) -> str:
-        """The run folder's file that holds the source to run."""
-        return store.NOTEBOOK_FILE if self.is_notebook else store.SCRIPT_FILE
-
-
-def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=None) -> LaunchPlan:
-    """Check a run's script and overrides and build what will run, without running it.
-
-    Args:
-        script: Path of the script.
-        *overrides: CLI tokens (`"--lr", "0.1"`, a bare `"--"` starts
-            pass-through arguments) or a single mapping of typed values.
-        base: A run reference or config file whose values go under the overrides.
-        force: Add base keys that the script does not define instead of raising.
-        argv: Extra arguments for the script's `sys.argv`.
-        root: The store used to resolve a run reference given as `base`.
-
-    Raises:
-        ScriptNotFoundError: If the script does not exist.
-        OverrideError: If an override is invalid.
-    """
-    path = Path(script).expanduser().absolute()
-    config = _discover(path)
-    typed, passthrough = _typed_overrides(overrides, config)
-    merged = _apply_base(base, typed, config, force, root)
-    typed, extras = dict(merged.overrides), dict(merged.extras)
-
-    source = path.read_bytes()
-    args: list[str] = []
-    if config is not None and typed and config.style == "argparse":
-        from cascade_core.argparse_config import argparse_argv
-
-        args = list(argparse_argv(config, typed))
-    elif path.suffix == ".ipynb" and typed:
-        source = _rewritten_notebook(source, config, typed)
-    elif typed or extras:
-        source = _rewritten_source(config, typed, extras)
-
-    return LaunchPlan(
-        script=path,
-        script_as_given=str(script),
-        config=config,
-        overrides=typed,
-        source=source,
-        args=[*args, *passthrough, *argv],
-        values={**_effective_config(config, typed), **extras},
-        base=merged.label,
-    )
-
-
-def _discover(path: Path):
-    from cascade_core.discovery import discover
-
-    return discover(path)
-
-
-def _typed_overrides(overrides: tuple, config) -> tuple[dict, list[str]]:
-    """Turn `start()`'s overrides into typed values and pass-through arguments."""
-    if len(overrides) == 1 and isinstance(overrides[0], Mapping):
-        from cascade_core.overrides import coerce_overrides
-
-        return dict(coerce_overrides(dict(overrides[0]), config)), []
-
-    tokens = [str(token) for token in overrides]
-    passthrough: list[str] = []
-    if "--" in tokens:
-        cut = tokens.index("--")
-        tokens, passthrough = tokens[:cut], tokens[cut + 1:]
-    if not tokens:
-        return {}, passthrough
-
-    from cascade_core.overrides import parse_overrides
-
-    return dict(parse_overrides(tokens, config)), passthrough
-
-
-def _apply_base(base, typed: dict, config, force: bool, root):
-    from cascade_core.bases import apply_base
-
-    return apply_base(base, typed, config, force=force, root=root)
-
-
-def _rewritten_source(config, typed: dict, extras: dict) -> bytes:
-    from cascade_core.rewrite import rewrite, rewrite_bytes
-
-    if not extras:
-        return rewrite_bytes(config, typed)
-
-    from cascade_core.bases import add_fields
-
-    text = rewrite(config.source, config, typed) if typed else config.source
-    return add_fields(text, config, extras).encode(getattr(config, "encoding", None) or "utf-8")
-
-
-def _rewritten_notebook(data: bytes, config, typed: dict) -> bytes:
-    from cascade_core.rewrite import rewrite_notebook
-
-    return rewrite_notebook(data.decode("utf-8"), config, typed).encode("utf-8")
-
-
-def _effective_config(config, typed: dict) -> dict:
-    if config is None:
-        return dict(typed)
-    values = {}
-    for config_field in config.fields:
-        if config_field.key in typed:
-            values[config_field.key] = typed[config_field.key]
-        else:
-            values[config_field.key] = config_field.default
-    return values
-
-
-def _is_expression(value: object) -> bool:
-    from cascade_core.fieldtypes import Expression
-
-    return isinstance(value, Expression)
 
 
 # Launching -----------------------------------------------------------------
@@ -266,7 +114,7 @@ def _write_records(folder: Path, plan: LaunchPlan) -> None:
     config_json, values_repr = {}, {}
     for key, value in plan.values.items():
         config_json[key] = store.to_json_value(value)
-        if not _is_expression(value):
+        if not is_expression(value):
             # An expression is recorded as its source text only: it is no value a rerun can force.
             values_repr[key] = repr(value)
     store.write_json(folder / store.CONFIG_FILE, config_json)
@@ -501,7 +349,10 @@ class Run:
         child_env = _child_env(env, self.path, self.id, plan, record_args)
         cwd = self.path if chdir else Path.cwd()
         writer = logfile.LogWriter(None if no_log else self.path / store.LOG_FILE)
-        self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)
+        try:
+            self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)
+        except OSError as exc:
+            raise RunError(f"Cannot start the run of {plan.script}: {sys.executable} failed to start ({exc}).") from exc
         self._exited = threading.Event()
         self._stopper = process.Stopper(self._child, self._exited)
         self._capture = logfile.Capture(self._child.stdout, self._child.stderr, writer, on_stdout, on_stderr)

@@ -15,7 +15,7 @@ import pytest
 import cascade_core
 from cascade_core import store
 from cascade_core.errors import OverrideError, RunError, RunTimeoutError, ScriptNotFoundError
-from cascade_core.run import Run, prepare
+from cascade_core.run import Run
 
 
 @pytest.fixture
@@ -262,16 +262,6 @@ def test_start_bad_override_creates_no_folder(work):
         cascade_core.start(path, "--lr", "fast")
 
     assert not (work / ".cascade").exists()
-
-
-def test_prepare_without_overrides_keeps_source(work):
-    text = "# comment\nLR = 0.1  # keep\nprint(f'{LR!r}')\n"
-    path = script(work, "keep.py", text)
-
-    plan = prepare(path)
-
-    assert plan.source == text.encode()
-    assert not plan.rewritten
 
 
 def test_run_with_overrides_spawn_workers(work):

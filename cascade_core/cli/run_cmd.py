@@ -185,19 +185,38 @@ def run_in_console(plan, **options) -> int:
     from cascade_core.process import forward_signals
     from cascade_core.run import launch
 
-    holder = []
+    stop = _DeferredStop()
     # The child may print before the start line is out: its output waits for it.
     announced = threading.Event()
-    with forward_signals(lambda: holder and holder[0].stop()):
+    with forward_signals(stop):
         handle = launch(plan, on_stdout=_writer(sys.stdout, announced), on_stderr=_writer(sys.stderr, announced),
                         interactive=_stdin_is_terminal(), **options)
-        holder.append(handle)
+        stop.attach(handle)
         _stderr_echo(f"Run {handle.id} started: {handle.path}")
         announced.set()
         handle.wait()
 
     _report_end(handle)
     return handle.returncode
+
+
+class _DeferredStop:
+    """Stop a run on a signal, also when the signal arrives before the run has started."""
+
+    def __init__(self):
+        self._handle = None
+        self._pending = 0
+
+    def __call__(self) -> None:
+        if self._handle is None:
+            self._pending += 1
+            return
+        self._handle.stop()
+
+    def attach(self, handle) -> None:
+        self._handle = handle
+        for _ in range(self._pending):
+            handle.stop()
 
 
 def _report_end(handle) -> None:
