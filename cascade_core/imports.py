@@ -10,8 +10,11 @@ files next to the script, again without importing them.
 from __future__ import annotations
 
 import ast
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 # How many modules deep an imported config class is followed.
 _MAX_DEPTH = 3
@@ -147,7 +150,8 @@ def _read_module_configs(path: Path, depth: int) -> dict[str, tuple[str, ...]] |
 
     try:
         source, _, _ = read_script(path)
-    except ScriptError:
+    except ScriptError as exc:
+        logger.debug("Imported module %s not read for config classes: %s", path, exc)
         return None
 
     # NOTE: a module whose text never mentions "Config" is taken to define no
@@ -158,7 +162,8 @@ def _read_module_configs(path: Path, depth: int) -> dict[str, tuple[str, ...]] |
         return {}
     try:
         tree = parse_source(source, path)
-    except ScriptError:
+    except ScriptError as exc:
+        logger.debug("Imported module %s not read for config classes: %s", path, exc)
         return None
 
     finder = ConfigFinder(tree, source, path)

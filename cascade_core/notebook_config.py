@@ -15,12 +15,15 @@ import ast
 import bisect
 import dataclasses
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from cascade_core.errors import ScriptError
 from cascade_core.sourcefile import SourceMap, check_script_path
+
+logger = logging.getLogger(__name__)
 
 # A line whose first non-blank character starts IPython syntax.
 _MAGIC_LINE = re.compile(r"^([ \t]*)[%!]", re.MULTILINE)
@@ -120,7 +123,8 @@ def _parse_cells(cells: list[NotebookCell], source: str, path: Path) -> tuple[as
         masked = _MAGIC_LINE.sub(lambda match: match.group(1) + "#", text)
         try:
             tree = ast.parse(masked, filename=str(path))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError) as exc:
+            logger.debug("Cell %d of %s skipped, it does not parse: %s", cell.index, path, exc)
             skipped.append(cell.index)
         else:
             ast.increment_lineno(tree, line - 1)
