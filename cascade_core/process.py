@@ -154,6 +154,8 @@ def is_gone(pid: int) -> bool:
     fields = _stat_fields(pid) if IS_LINUX else None
     if fields is not None:
         return fields[0] in ("Z", "X")
+    if not IS_POSIX:
+        return False  # os.kill(pid, 0) would terminate the process on Windows
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

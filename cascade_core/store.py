@@ -141,7 +141,8 @@ def write_json(path: Path, data: object) -> None:
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(handle, 0o644)
+        if hasattr(os, "fchmod"):  # mkstemp creates files readable by the owner only
+            os.fchmod(handle, 0o644)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(data, stream, indent=2, ensure_ascii=False)
             stream.write("\n")
@@ -195,11 +196,13 @@ def runner_alive(meta: dict, now: float | None = None) -> bool:
     """Tell whether the runner that writes this run's metadata is still alive.
 
     On the same host the runner's pid and process start time decide. Read
-    from another host (a shared filesystem), the heartbeat must be fresher
-    than `HEARTBEAT_STALE` seconds.
+    from another host (a shared filesystem), or on Windows, the heartbeat
+    must be fresher than `HEARTBEAT_STALE` seconds.
     """
     runner = meta.get("runner_pid")
-    if meta.get("host") == socket.gethostname() and isinstance(runner, int):
+    # os.kill(pid, 0) would terminate the process on Windows: use the heartbeat there.
+    same_host = os.name == "posix" and meta.get("host") == socket.gethostname()
+    if same_host and isinstance(runner, int):
         if not _pid_alive(runner):
             return False
         recorded = meta.get("runner_start_time")
