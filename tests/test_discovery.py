@@ -560,3 +560,34 @@ def test_field_hashable_with_list_default():
     field = config_of("HIDDEN = [64, 64]\n").lookup("HIDDEN")
 
     assert {field: 1}[field] == 1
+
+
+@pytest.mark.parametrize(
+    ("files", "import_line", "module"),
+    [
+        pytest.param({"pkg/__init__.py": "", "pkg/configs.py": None}, "from .configs import Train", ".configs", id="relative"),
+        pytest.param({"configs/__init__.py": None}, "from configs import Train", "configs", id="package"),
+        pytest.param({"sub/cfg.py": None}, "from sub.cfg import Train", "sub.cfg", id="dotted"),
+    ],
+)
+def test_discover_imported_config_locations(tmp_path, files, import_line, module):
+    config_source = "from cascade_core import Config\nclass Train(Config):\n    lr = 0.1\n"
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(config_source if text is None else text)
+    script = tmp_path / ("pkg/train.py" if module.startswith(".") else "train.py")
+    script.write_text(f"{import_line}\nprint(Train.lr)\n")
+
+    config = discover(script)
+
+    assert [(item.name, item.module, item.fields) for item in config.imported] == [("Train", module, ("lr",))]
+
+
+def test_discover_imported_non_config_ignored(tmp_path):
+    (tmp_path / "helpers.py").write_text("class Config:\n    pass\nclass Train(Config):\n    lr = 0.1\n")
+    (tmp_path / "train.py").write_text("from helpers import Train\nLR = 1\n")
+
+    config = discover(tmp_path / "train.py")
+
+    assert config.imported == []
+    assert config.keys() == ["LR"]
