@@ -1,11 +1,11 @@
 """Rewriting proven on the standard library of the running Python.
 
-A fixed 60% sample of the stdlib's `.py` files is discovered and rewritten with no overrides,
-which must give its bytes back. In each file whose UPPERCASE globals are a
-config, one to three fields (picked with a fixed seed) get new values: the
-text around them must stay byte-identical, the line count and every
-statement's lines must stay, and the syntax tree must be the same once the
-overridden values are masked.
+A fixed 60% sample of the stdlib's `.py` files is discovered and rewritten
+with no overrides, which must give each file's bytes back. In each file
+whose UPPERCASE globals are a config, one to three fields (picked with a
+fixed seed) get new values. The text around them must stay byte-identical,
+and the line count and every statement's lines must stay the same. The
+syntax tree must also be the same once the overridden values are masked.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def check_overrides(config, relative: str) -> None:
 
     # The text between overridden values is byte-identical, and each new
     # value evaluates to the override. A value padded to keep the line count
-    # stands inside "(" and newlines + ")".
+    # is wrapped as "(" value newlines ")".
     new_map = SourceMap(new)
     new_nodes = first_assignments(new_tree, set(overrides))
     old_position = new_position = 0
