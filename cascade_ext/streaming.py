@@ -193,7 +193,11 @@ class CellOutput:
 
         head, rest = self._split_head(text)
         if head:
-            getattr(sys, stream).write(head)
+            # Flushing each chunk keeps stdout and stderr in arrival order,
+            # because the kernel sends each stream's buffer on its own timer.
+            target = getattr(sys, stream)
+            target.write(head)
+            target.flush()
             self.lines_written += head.count("\n")
             self.chars_written += len(head)
         if rest:
