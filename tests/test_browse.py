@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from process_helpers import process_gone, wait_for
 
 import cascade_core
 from cascade_core import browse, store
@@ -35,13 +35,14 @@ log_metric("loss", LR * 10)
 sys.exit(1 if LR < 0 else 0)
 '''
 
-SLOW = '''\
+GATED = '''\
 import time
+from pathlib import Path
 
-STEPS = 3
-for step in range(STEPS):
-    print("step", step, flush=True)
-    time.sleep(0.4)
+print("step 0", flush=True)
+while not Path(__file__).with_name("release").exists():
+    time.sleep(0.05)
+print("step 1")
 print("done")
 '''
 
@@ -68,24 +69,6 @@ def write_script(folder: Path, name: str, text: str) -> Path:
 def make_run(folder: Path, root: Path, script_name: str = "train.py", text: str = TRAIN, *overrides, **options):
     script = write_script(folder, script_name, text)
     return cascade_core.run(script, *overrides, root=root, **options)
-
-
-def wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
-def is_gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stream:
-            return stream.read().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 @pytest.fixture
@@ -185,7 +168,7 @@ def test_find_runs_lost_runner(tmp_path, root):
         meta = store.read_json(folder / store.META_FILE) or {}
         if meta.get("pid"):
             os.kill(meta["pid"], signal.SIGKILL)
-    wait_for(lambda: is_gone(child_pid))
+    wait_for(lambda: process_gone(child_pid))
 
 
 # The index -----------------------------------------------------------------
@@ -381,7 +364,7 @@ def test_select_prune_skips_running(tmp_path, root):
 
 
 def test_follow_log_until_end(tmp_path, root):
-    running = cascade_core.start(write_script(tmp_path, "slow.py", SLOW), root=root)
+    running = cascade_core.start(write_script(tmp_path, "gated.py", GATED), root=root)
     pieces = []
     seen_while_running = []
 
@@ -389,12 +372,13 @@ def test_follow_log_until_end(tmp_path, root):
         pieces.append(text)
         if running.poll() is None:
             seen_while_running.append(text)
+            (tmp_path / "release").touch()
 
     status = browse.follow_log(browse.find_runs(root=root)[-1], collect, interval=0.05)
 
     assert status == "completed"
-    assert "".join(pieces) == "step 0\nstep 1\nstep 2\ndone\n"
-    assert "step 0" in "".join(seen_while_running)
+    assert "".join(pieces) == "step 0\nstep 1\ndone\n"
+    assert "".join(seen_while_running).startswith("step 0\n")
 
 
 def test_follow_log_finished_run(tmp_path, root):
@@ -431,13 +415,15 @@ def test_log_exists(tmp_path, root):
 
 
 def test_follow_log_thread_sees_growth(tmp_path, root):
-    running = cascade_core.start(write_script(tmp_path, "slow.py", SLOW), root=root)
+    running = cascade_core.start(write_script(tmp_path, "gated.py", GATED), root=root)
     pieces = []
     follower = threading.Thread(target=browse.follow_log, args=(running, pieces.append, 0.05))
     follower.start()
 
     wait_for(lambda: "step 0" in "".join(pieces))
-    assert running.poll() is None
+    still_running = running.poll() is None
+    (tmp_path / "release").touch()
     follower.join(timeout=60)
 
-    assert "".join(pieces).endswith("done\n")
+    assert still_running
+    assert "".join(pieces) == "step 0\nstep 1\ndone\n"
