@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from cascade_core.fieldtypes import Expression
+from cascade_core.errors import TypeMismatchError
+from cascade_core.fieldtypes import Expression, TypeCheckFailure, normalize_value
 from cascade_core.sourcefile import count_lines
 
 __all__ = ["apply_replacements", "replacements", "rewrite", "rewrite_bytes", "rewrite_notebook", "to_source"]
@@ -32,6 +33,7 @@ def rewrite(source: str, config, overrides: dict[str, object]) -> str:
 
     Raises:
         UnknownKeyError: A key names no field.
+        TypeMismatchError: A value cannot be written as a Python literal.
         ValueError: Two keys name the same field, or the script is an
             argparse script, whose overrides are command-line arguments
             (see `cascade_core.argparse_config.argparse_argv`).
@@ -70,9 +72,21 @@ def replacements(source: str, config, overrides: dict[str, object]) -> list[tupl
         seen.add(field.span)
 
         start, stop = field.span
-        text = keep_line_count(to_source(value), source[start:stop])
+        text = keep_line_count(to_source(_literal(key, value)), source[start:stop])
         changes.append((start, stop, text))
     return changes
+
+
+def _literal(key: str, value: object) -> object:
+    try:
+        return normalize_value(value)
+    except TypeCheckFailure:
+        raise TypeMismatchError(
+            f"{key}: {value!r} ({type(value).__name__}) cannot be written into a script; use None, "
+            "bool, int, float, complex, str, bytes, or a list, tuple, dict or set of them",
+            key,
+            value,
+        ) from None
 
 
 def keep_line_count(text: str, original: str) -> str:

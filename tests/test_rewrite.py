@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cascade_core.discovery import Expression, discover, discover_source
+from cascade_core.errors import TypeMismatchError
 from cascade_core.overrides import parse_overrides
 from cascade_core.rewrite import rewrite, rewrite_bytes, rewrite_notebook, to_source
 
@@ -312,3 +313,10 @@ def test_rewrite_bytes_notebook(tmp_path):
 
     assert new["cells"][0]["source"] == ["lr = 0.5\n"]
     assert rewrite_bytes(config, {}) == path.read_bytes()
+
+
+def test_rewrite_rejects_non_literal_value():
+    config = discover_source("LR = 0.1\n")
+
+    with pytest.raises(TypeMismatchError, match=r"^LR: <object object at .*> \(object\) cannot be written into a script; use None, bool"):
+        rewrite("LR = 0.1\n", config, {"LR": object()})
