@@ -107,3 +107,9 @@ def test_prepare_sweep_missing_script(tmp_path):
 def test_check_launch_options_invalid(jobs, launcher, address, message):
     with pytest.raises(SweepError, match=message):
         check_launch_options(jobs, launcher, address)
+
+
+def test_multirun_exported_from_package():
+    import cascade_core
+
+    assert cascade_core.multirun is multirun

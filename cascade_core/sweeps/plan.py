@@ -99,7 +99,7 @@ def _value_slots(tokens: list[str], config) -> list[_Slot]:
     while index < len(tokens) and tokens[index] != "--":
         token = tokens[index]
         key, text, following = _read_override(tokens, index, config)
-        if text is None and _is_bool_sweep(tokens, following):
+        if text is None and _is_bool_sweep(key, tokens, following):
             # `--flag True,False`: the override grammar reads `--flag` alone,
             # because a sweep is not one of the bool words it accepts after it.
             slots.append(_Slot(following, key, tokens[following], "{}"))
@@ -119,10 +119,10 @@ def _before_passthrough(tokens: list[str]) -> list[str]:
     return tokens[: tokens.index("--")] if "--" in tokens else tokens
 
 
-def _is_bool_sweep(tokens: list[str], index: int) -> bool:
+def _is_bool_sweep(key: str, tokens: list[str], index: int) -> bool:
     if index >= len(tokens) or not is_sweep(tokens[index]):
         return False
-    items = expand_value("", tokens[index])
+    items = expand_value(key, tokens[index])
     return all(item.strip().lower() in ("true", "false") for item in items)
 
 
