@@ -233,7 +233,7 @@ def discover_source(source: str, path="<string>") -> ScriptConfig:
 
 
 class ConfigFinder:
-    """Find the config of one parsed module: classes, else globals, else argparse."""
+    """Find the config of one parsed module: classes, else argparse options, else globals."""
 
     def __init__(self, tree: ast.Module, source: str, path: Path, source_map: SourceMap | None = None):
         from cascade_core.imports import ImportTable
@@ -243,12 +243,13 @@ class ConfigFinder:
         self.path = path
         self.source_map = source_map or SourceMap(source)
         self.imports = ImportTable(tree, path)
+        self.notes: list[str] = []
 
     def find(self) -> ScriptConfig:
         classes, class_fields = self.find_classes()
         imported = self.imports.imported_configs
         if classes:
-            return self.build("class", class_fields, classes=classes, imported=imported)
+            return self.build("class", class_fields, classes=classes, imported=imported, notes=self.notes)
 
         # A script that declares argparse options is configured through them;
         # its UPPERCASE globals are then constants such as DEFAULT_LR.
@@ -305,14 +306,19 @@ class ConfigFinder:
 
     def class_fields(self, node: ast.ClassDef) -> list[Field]:
         fields = []
-        seen = set()
+        seen: dict[str, int] = {}
         for statement in node.body:
             target, annotation, value = assignment_parts(statement)
+            if target in seen:
+                self.notes.append(
+                    f"{node.name}.{target} is assigned again on line {statement.lineno}; an override "
+                    f"replaces only the value on line {seen[target]}"
+                )
             if target is None or target.startswith("_") or target in seen:
                 continue
             if isinstance(value, ast.Lambda):
                 continue
-            seen.add(target)
+            seen[target] = value.lineno
             fields.append(self.make_field(target, node.name, annotation, value))
         return fields
 

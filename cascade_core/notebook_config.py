@@ -64,6 +64,7 @@ def discover_notebook(path: Path):
     finder = ConfigFinder(tree, source, path, SourceMap(source))
     classes, fields = finder.find_classes()
     notes = [f"cell {index} is not Python (IPython cell magic?) and was not read" for index in skipped]
+    notes += finder.notes
     if not classes:
         fields = _parameter_fields(finder, tree, cells)
 

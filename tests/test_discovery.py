@@ -591,3 +591,10 @@ def test_discover_imported_non_config_ignored(tmp_path):
 
     assert config.imported == []
     assert config.keys() == ["LR"]
+
+
+def test_discover_class_field_assigned_twice_noted():
+    config = config_of("from cascade_core import Config\nclass A(Config):\n    lr = 1\n    lr = 2\n")
+
+    assert [field.lineno for field in config.fields] == [3]
+    assert config.notes == ["A.lr is assigned again on line 4; an override replaces only the value on line 3"]
