@@ -36,6 +36,16 @@ def slider(page, name: str):
     return page.locator(".cascade-panel .widget-slider", has=page.locator(".widget-label", has_text=name))
 
 
+def only_run_of(lab, script_name: str) -> Path:
+    """Return the folder of the one run of `script_name` in the lab's store."""
+    folders = [
+        path for path in (lab.root / ".cascade" / "runs").iterdir()
+        if Path(json.loads((path / "cascade_run_meta.json").read_text())["script"]).name == script_name
+    ]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
 def test_panel_browser_notch_and_run(lab, page):
     (lab.root / "train_cfg.py").write_text(TRAIN_CFG)
     write_notebook(lab.root / "panel.ipynb", "%load_ext cascade_ext\n%cascade_panel train_cfg.py")
@@ -58,7 +68,7 @@ def test_panel_browser_notch_and_run(lab, page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".cascade-panel").screenshot(path=str(ARTIFACTS / "panel.png"))
 
-    (folder,) = (lab.root / ".cascade" / "runs").iterdir()
+    folder = only_run_of(lab, "train_cfg.py")
     assert output.inner_text() == "1.5 10 int 0.00013 base True"
     assert page.locator(".cascade-panel").get_by_text("--weight_decay 0.00013").count() == 1
     assert json.loads((folder / "cascade_overrides.json").read_text()) == {"weight_decay": 0.00013}
@@ -96,7 +106,40 @@ def test_panel_browser_live_output_and_stop(lab, page):
     panel.locator("button:text-is('Stop')").click()
     panel.get_by_text("interrupted", exact=True).wait_for(timeout=UI_TIMEOUT)
 
-    (folder,) = [path for path in (lab.root / ".cascade" / "runs").iterdir() if "ticker.py" in (path / "cascade_run_meta.json").read_text()]
+    folder = only_run_of(lab, "ticker.py")
     meta = json.loads((folder / "cascade_run_meta.json").read_text())
     assert meta["status"] == "interrupted"
     assert panel.locator("button:text-is('Stop')").is_disabled()
+
+
+OFF_GRID = """\
+from cascade_core import Config
+
+
+class Cfg(Config):
+    fraction = 0.125
+    lr = 3e-4
+    scale = 2.37
+    every = 7  # range: 0..100 step=5
+
+
+print(Cfg.fraction, Cfg.lr, Cfg.scale, Cfg.every)
+"""
+
+
+def test_panel_browser_untouched_off_grid_defaults(lab, page):
+    (lab.root / "off_grid.py").write_text(OFF_GRID)
+    write_notebook(lab.root / "off_grid.ipynb", "%load_ext cascade_ext\n%cascade_panel off_grid.py")
+
+    page.goto(lab.notebook_url("off_grid.ipynb"))
+    run_all_cells(page)
+    panel = page.locator(".cascade-panel")
+    panel.locator("button:text-is('Run')").wait_for(timeout=UI_TIMEOUT)
+    readouts = panel.locator(".widget-readout").all_inner_texts()
+    panel.locator("button:text-is('Run')").click()
+    panel.locator("pre", has_text="0.125 0.0003 2.37 7").wait_for(timeout=UI_TIMEOUT)
+
+    folder = only_run_of(lab, "off_grid.py")
+    assert readouts == ["0.125", "0.00030", "2.37", "7"]
+    assert json.loads((folder / "cascade_overrides.json").read_text()) == {}
+    assert panel.get_by_text("(defaults)", exact=True).count() == 1
