@@ -328,3 +328,26 @@ def test_panel_invalid_option_raises(kernel, option, message):
 
     assert result.error.ename == "ValueError"
     assert result.error.evalue == message
+
+
+def test_panel_notebook_script_runs_changed_value(kernel, workdir):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from cascade_core import Config\n\nclass C(Config):\n    lr = 1e-3  # range: 1e-5..1e-1 log\n"),
+        nbformat.v4.new_code_cell("print('lr is', C.lr)"),
+    ]
+    nbformat.write(notebook, workdir / "train_nb.ipynb")
+
+    state = run_json(
+        kernel,
+        "n = %cascade_panel train_nb.ipynb\nn.controls[0].widget.value = 2e-3",
+        "n.run_button.click()\n" + finish_last_run("n"),
+        "print(json.dumps([n.controls[0].widget.min, n.runs[-1].run.id, n.output_view.value]))",
+    )
+    low, run_id, output_html = state
+
+    assert low == -5.0
+    assert json.loads((run_folder(workdir, run_id) / "cascade_overrides.json").read_text()) == {"lr": 0.002}
+    assert output_html == "<pre style='margin:0'>lr is 0.002</pre>"
