@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from browser_helpers import CHROMIUM, JupyterLab, launch_chromium, run_all_cells, write_notebook
+from case_scripts import write_case_scripts
 from kernel_helpers import write_scripts
 
 pytestmark = [
@@ -14,18 +15,6 @@ pytestmark = [
 ]
 
 UI_TIMEOUT = 120_000
-
-BAR = """\
-import sys
-import time
-
-for i in range(1, 51):
-    sys.stderr.write(f"\\rstep {i}/50")
-    sys.stderr.flush()
-    time.sleep(0.02)
-sys.stderr.write("\\n")
-print("done")
-"""
 
 BOOM = """\
 print("about to fail")
@@ -44,7 +33,8 @@ STDOUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stdout']
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
-    write_scripts(root, {"bar.py": BAR, "boom.py": BOOM, "many.py": MANY})
+    write_case_scripts(root, "bar.py")
+    write_scripts(root, {"boom.py": BOOM, "many.py": MANY})
     server = JupyterLab(root, tmp_path_factory.mktemp("lab-home"), env={"CASCADE_ROOT": str(root / ".cascade")})
     server.start()
     yield server
@@ -103,6 +93,7 @@ def test_browser_long_output_tail_display(lab, page):
     tail.wait_for(timeout=UI_TIMEOUT)
 
     streamed = cell(page, 0).locator(STDOUT).first.inner_text().split()
-    assert streamed[:2] == ["row", "0"] and streamed[-2:] == ["row", "9"]
+    assert streamed[:2] == ["row", "0"]
+    assert streamed[-2:] == ["row", "9"]
     assert tail.inner_text().strip().endswith("row 4999")
     assert tail.count() == 1

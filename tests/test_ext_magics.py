@@ -12,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from case_scripts import write_case_scripts, write_project
 from kernel_helpers import NotebookKernel, process_gone, wait_until, write_scripts
 
 pytestmark = pytest.mark.kernel
-
-SAY = """\
-PROMPT = "hi"
-print(repr(PROMPT))
-"""
 
 TRAIN = """\
 LR = 0.1
@@ -39,16 +35,6 @@ print("before the error")
 update(RATE)
 """
 
-SPAWNER = """\
-import subprocess
-import sys
-import time
-
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-print("child", child.pid, flush=True)
-time.sleep(600)
-"""
-
 ENV_PROBE = """\
 import os
 
@@ -58,35 +44,15 @@ os.chdir("..")
 print(os.environ.get("CASCADE_RUN_ID", "")[:8], MARK)
 """
 
-HELPERS = "def double(x): return 2 * x\n"
-PROJ_TRAIN = """\
-import sys
-from pathlib import Path
-
-from helpers import double
-
-K = 3
-here = Path(__file__).resolve().parent
-base = int((here / "data.txt").read_text())
-print(double(K) + base, here.name, Path(sys.argv[0]).name)
-"""
-
-
-def make_project(folder: Path) -> Path:
-    proj = folder / "proj"
-    proj.mkdir(parents=True)
-    (proj / "helpers.py").write_text(HELPERS)
-    (proj / "data.txt").write_text("7\n")
-    (proj / "train.py").write_text(PROJ_TRAIN)
-    return proj
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("magics")
-    scripts = {"say.py": SAY, "train.py": TRAIN, "boom.py": BOOM, "spawner.py": SPAWNER, "env_probe.py": ENV_PROBE}
+    write_case_scripts(folder, "say.py", "spawner.py")
+    scripts = {"train.py": TRAIN, "boom.py": BOOM, "env_probe.py": ENV_PROBE}
     write_scripts(folder, scripts)
-    make_project(folder / "elsewhere")
+    write_project(folder / "elsewhere")
     odd = folder / 'odd "q" \\Users'
     shutil.copytree(folder / "elsewhere" / "proj", odd / "proj")
     (folder / "nb").mkdir()

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from cascade_ext.streaming import CellOutput, collapse_carriage_returns
+from case_scripts import write_case_scripts
 from kernel_helpers import NotebookKernel, write_scripts
 
 
@@ -107,40 +108,6 @@ def test_streaming_tail_progress_line_last_segment():
 
 # Live output in a real kernel ---------------------------------------------------------
 
-SLOW = """\
-import time
-
-for i in range(3):
-    print(f"epoch {i}")
-    time.sleep(1)
-print()
-print("    indented note")
-print("x" * 100_000)
-print("end")
-"""
-
-BAR = """\
-import sys
-import time
-
-for i in range(1, 51):
-    sys.stderr.write(f"\\rstep {i}/50")
-    sys.stderr.flush()
-    time.sleep(0.02)
-sys.stderr.write("\\n")
-print("done")
-"""
-
-BYTES_OUT = """\
-import sys
-
-print("start", flush=True)
-sys.stdout.buffer.write(b"acc\\x970.91\\n")
-sys.stdout.buffer.flush()
-print("точность ✓ 0.93")
-print("end")
-"""
-
 MANY_LINES = """\
 for i in range(200_000):
     print(f"line {i} of the long output")
@@ -150,7 +117,8 @@ for i in range(200_000):
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("streaming")
-    write_scripts(folder, {"slow.py": SLOW, "bar.py": BAR, "bytes_out.py": BYTES_OUT, "many.py": MANY_LINES})
+    write_case_scripts(folder, "slow.py", "bar.py", "bytes_out.py")
+    write_scripts(folder, {"many.py": MANY_LINES})
     return folder
 
 
