@@ -320,3 +320,26 @@ def test_rewrite_rejects_non_literal_value():
 
     with pytest.raises(TypeMismatchError, match=r"^LR: <object object at .*> \(object\) cannot be written into a script; use None, bool"):
         rewrite("LR = 0.1\n", config, {"LR": object()})
+
+
+@pytest.mark.parametrize(
+    ("source", "overrides", "expected"),
+    [
+        pytest.param("A = 1; B = 2  # 'quoted' \"comment\"\n", {"B": 3}, "A = 1; B = 3  # 'quoted' \"comment\"\n", id="semicolon"),
+        pytest.param("A =\\\n    1\nprint(A)\n", {"A": 2}, "A =\\\n    2\nprint(A)\n", id="backslash-continuation"),
+        pytest.param("A\t=\t'x'\t# tab\n", {"A": "y"}, "A\t=\t'y'\t# tab\n", id="tabs"),
+        pytest.param("A: 'int' = (\n    1\n)\n", {"A": 5}, "A: 'int' = (\n    5\n)\n", id="parenthesised"),
+        pytest.param("A = -1\nf'{A!r:>{A}}'\n", {"A": 3}, "A = 3\nf'{A!r:>{A}}'\n", id="fstring-after"),
+        pytest.param("A = \"\"\"multi\nline\"\"\"\n", {"A": "one"}, "A = ('one'\n)\n", id="triple-quoted"),
+        pytest.param("A = 1 if True else 2\n", {"A": 9}, "A = 9\n", id="conditional-expression"),
+        pytest.param("A = 1,\n", {"A": (2, 3)}, "A = (2, 3)\n", id="bare-tuple"),
+        pytest.param("A = 0\nB = A\n", {"A": 1, "B": Expression("A + 1")}, "A = 1\nB = A + 1\n", id="two-fields"),
+    ],
+)
+def test_rewrite_only_value_spans_change(source, overrides, expected):
+    config = discover_source(source)
+    new = rewrite(source, config, overrides)
+
+    assert new == expected
+    assert new.count("\n") == source.count("\n")
+    compile(new, "<rewritten>", "exec")
