@@ -351,3 +351,32 @@ def test_panel_notebook_script_runs_changed_value(kernel, workdir):
     assert low == -5.0
     assert json.loads((run_folder(workdir, run_id) / "cascade_overrides.json").read_text()) == {"lr": 0.002}
     assert output_html == "<pre style='margin:0'>lr is 0.002</pre>"
+
+
+ARGPARSE_SCRIPT = """\
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.01)
+parser.add_argument("--epochs", type=int, default=3)
+parser.add_argument("--amp", action="store_true")
+args = parser.parse_args()
+print(args.lr, args.epochs, args.amp)
+"""
+
+
+def test_panel_argparse_script_passes_arguments(kernel, workdir):
+    (workdir / "cli_train.py").write_text(ARGPARSE_SCRIPT)
+
+    state = run_json(
+        kernel,
+        "a = %cascade_panel cli_train.py\n"
+        "a.controls[1].widget.value = 4\na.controls[2].widget.value = True",
+        "a.run_button.click()\n" + finish_last_run("a"),
+        "print(json.dumps([[type(c.widget).__name__ for c in a.controls], a.runs[-1].run.id, a.output_view.value]))",
+    )
+    widget_types, run_id, output_html = state
+
+    assert widget_types == ["FloatLogSlider", "IntSlider", "Checkbox"]
+    assert json.loads((run_folder(workdir, run_id) / "cascade_overrides.json").read_text()) == {"epochs": 4, "amp": True}
+    assert output_html == "<pre style='margin:0'>0.01 4 True</pre>"
