@@ -249,3 +249,61 @@ def test_run_cmd_memory_flat_on_huge_line(work):
     assert peak_kib < 100 * 1024
     (folder,) = folders(work / ".cascade")
     assert (folder / "logs" / "cascade_run.log").stat().st_size == 128 * (1 << 20) + 1
+
+
+def test_run_cmd_breakpoint_on_terminal(work):
+    (work / "debug.py").write_text("value = 41\nbreakpoint()\nprint('value', value + 1)\n")
+
+    returncode, output = run_on_terminal(work, ["run", "debug.py", "-y"], b"p value\nc\n")
+
+    assert returncode == 0
+    assert "(Pdb) 41" in output
+    assert "value 42" in output
+
+
+def read_until(fd: int, pattern: bytes, timeout: float = 60) -> bytes:
+    """Read a terminal until its output matches the regular expression `pattern`."""
+    import re
+    import select
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, data) and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def test_run_cmd_ctrl_c_in_terminal(work):
+    (work / "spawner.py").write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "print('child', child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(work)
+        os.execve(sys.executable, [sys.executable, "-m", "cascade_core", "run", "spawner.py", "-y"], user_env())
+
+    output = read_until(terminal, rb"child \d+\r?\n")
+    grandchild = int(output.split(b"child ")[1].split()[0])
+    os.write(terminal, b"\x03")
+    output += read_until(terminal, b"interrupted")
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+
+    assert os.waitstatus_to_exitcode(status) == 130
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["status"] == "interrupted"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{grandchild}"):
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{grandchild}")
