@@ -72,6 +72,7 @@ def test_config_cmd_json(write_script, cascade_cli):
         "source": "2 * BASE_LR",
         "line": 9,
         "cell": None,
+        "option_strings": None,
     }
     assert data["fields"][4]["default"] == [224, 224]
 
@@ -189,3 +190,14 @@ def test_config_cmd_notebook(tmp_path, cascade_cli):
         "lr      -      float  0.1      cell 1, line 1",
         "epochs  -      int    3        cell 1, line 2",
     ]
+
+
+def test_config_cmd_json_argparse_options(write_script, cascade_cli):
+    write_script("cli.py", "import argparse\np = argparse.ArgumentParser()\np.add_argument('-b', '--batch-size', type=int, default=8)\n")
+
+    result = cascade_cli("config", "cli.py", "--json")
+    field = json.loads(result.stdout)["fields"][0]
+
+    assert field["key"] == "batch_size"
+    assert field["option_strings"] == ["-b", "--batch-size"]
+    assert field["type"] == "int"

@@ -42,7 +42,7 @@ def config_as_dict(script_config) -> dict:
     return {
         "script": str(script_config.path),
         "style": script_config.style,
-        "fields": [_field_as_dict(field) for field in script_config.fields],
+        "fields": [_field_as_dict(field, script_config) for field in script_config.fields],
         "clashes": [{"field": key, "option": option} for key, option in option_clashes(script_config)],
         "imported": [
             {
@@ -58,7 +58,8 @@ def config_as_dict(script_config) -> dict:
     }
 
 
-def _field_as_dict(field) -> dict:
+def _field_as_dict(field, script_config) -> dict:
+    option = script_config.extras.get("argparse", {}).get(field.key)
     return {
         "key": field.key,
         "name": field.name,
@@ -70,6 +71,7 @@ def _field_as_dict(field) -> dict:
         "source": field.source,
         "line": field.lineno,
         "cell": field.cell,
+        "option_strings": None if option is None else list(option.option_strings),
     }
 
 
