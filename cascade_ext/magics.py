@@ -335,10 +335,19 @@ def parse_line(line: str, parser, rerun: bool = False):
         print(parser.format_help())
         return None
     options = parser.parse_args([*leading, *split.options, target])
+    _check_options(options)
     overrides = list(split.overrides)
     if split.passthrough:
         overrides += ["--", *split.passthrough]
     return target, overrides, options
+
+
+def _check_options(options) -> None:
+    if getattr(options, "multirun", False) and options.bg:
+        raise UsageError("--bg does not apply to sweeps (-m): a sweep shows its own progress widget. "
+                         "Drop --bg, or start the points one by one with --bg.")
+    if options.max_lines is not None and options.max_lines < 0:
+        raise UsageError(f"Invalid --max-lines {options.max_lines}: expected 0 or more lines.")
 
 
 def _split(line: str) -> list[str]:

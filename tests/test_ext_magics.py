@@ -175,6 +175,12 @@ def test_magics_run_leaves_kernel_environment(kernel, workdir):
         pytest.param("%cascade_run --bogus train.py", r"UsageError: Unknown option '--bogus' before SCRIPT",
                      id="unknown-option"),
         pytest.param("%cascade_run train.py --PROMPT 'x", r"UsageError: Cannot split the magic line", id="open-quote"),
+        pytest.param("%cascade_run -m train.py --LR 1,2 --bg", r"UsageError: --bg does not apply to sweeps \(-m\)",
+                     id="bg-with-sweep"),
+        pytest.param("%cascade_run train.py --max-lines -1", r"UsageError: Invalid --max-lines -1: expected 0 or more",
+                     id="negative-max-lines"),
+        pytest.param("%cascade_run train.py --jobs two", r"UsageError: argument -j/--jobs: invalid int value: 'two'",
+                     id="bad-option-value"),
     ],
 )
 def test_magics_run_bad_input(kernel, line, message):
@@ -305,6 +311,23 @@ def test_magics_config_table(kernel):
     assert "<td style='text-align:left'>LR</td>" in result.html()[0]
 
 
+def test_magics_rerun_exact_runs_saved_source(kernel, workdir):
+    (workdir / "changing.py").write_text("WIDTH = 1\nprint('first version', WIDTH)\n")
+    kernel.run("%cascade_run changing.py --WIDTH 2")
+    (workdir / "changing.py").write_text("WIDTH = 1\nprint('second version', WIDTH)\n")
+    result = kernel.run("r = %cascade_rerun last --exact\nr.config")
+
+    assert result.stdout.endswith("first version 2\n")
+    assert result.value() == {"WIDTH": 2}
+
+
+def test_magics_rerun_unknown_ref(kernel):
+    result = kernel.run("%cascade_rerun nosuchrun")
+
+    assert result.stderr.startswith("UsageError: ")
+    assert "'nosuchrun'" in result.stderr
+
+
 def test_magics_rerun_last(kernel):
     kernel.run("%cascade_run train.py --LR 0.5")
     result = kernel.run("r = %cascade_rerun last --EPOCHS 1\n(r.config, r.status)")
@@ -328,7 +351,14 @@ def test_magics_help_has_example(kernel):
 def test_magics_runs_plain_text_in_terminal(workdir):
     env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     env["CASCADE_ROOT"] = str(workdir / ".cascade")
-    commands = "%load_ext cascade_ext\n%cascade_run say.py --PROMPT term\n%cascade_runs --last 1\nexit\n"
+    commands = (
+        "%load_ext cascade_ext\n"
+        "%cascade_run say.py --PROMPT term\n"
+        "%cascade_runs --last 1\n"
+        "%cascade_diff last last\n"
+        "%cascade_run boom.py\n"
+        "exit\n"
+    )
     completed = subprocess.run(
         [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner", "--colors=nocolor"],
         input=commands, capture_output=True, text=True, cwd=workdir, env=env, timeout=120,
@@ -337,6 +367,9 @@ def test_magics_runs_plain_text_in_terminal(workdir):
     assert "'term'" in completed.stdout
     assert "run id" in completed.stdout and "<table>" not in completed.stdout
     assert "--PROMPT 'term'" in completed.stdout
+    assert "No differences in config, overrides, metrics or source." in completed.stdout
+    assert "ZeroDivisionError: float division by zero\nboom.py failed with exit status 1. Run folder: " in completed.stdout
+    assert "cascade_ext" not in completed.stdout + completed.stderr
 
 
 def test_magics_panel_shows_widget(kernel):
