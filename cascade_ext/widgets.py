@@ -251,14 +251,14 @@ class IntSliderControl(FieldControl):
 
 
 class FloatSliderControl(FieldControl):
-    """A float field on a linear FloatSlider whose readout shows `decimals` digits after the point."""
+    """A float field on a linear FloatSlider whose readout shows `precision` digits after the point."""
 
-    def __init__(self, field, widget, decimals: int, description_width: str = "initial"):
+    def __init__(self, field, widget, precision: int, description_width: str = "initial"):
         super().__init__(field, widget, description_width)
-        self.decimals = decimals
+        self.precision = precision
 
     def value(self) -> float:
-        return round_decimals(self.widget.value, self.decimals)
+        return round_decimals(self.widget.value, self.precision)
 
     def changed(self) -> bool:
         return self.value() != self.field.default
@@ -268,10 +268,10 @@ class FloatSliderControl(FieldControl):
 
 
 class LogSliderControl(FloatSliderControl):
-    """A positive float field on a FloatLogSlider whose readout shows `digits` significant digits."""
+    """A positive float field on a FloatLogSlider whose readout shows `precision` significant digits."""
 
     def value(self) -> float:
-        return round_significant(self.widget.value, self.decimals)
+        return round_significant(self.widget.value, self.precision)
 
 
 class TextControl(FieldControl):
@@ -539,15 +539,21 @@ def _build_text(field, bounds, width: str) -> FieldControl:
 
 
 def _build_literal(field, bounds, width: str) -> FieldControl:
-    import ipywidgets as widgets
-
-    return LiteralTextControl(field, widgets.Text(value=field.source, continuous_update=False), width)
+    return LiteralTextControl(field, _source_box(field), width)
 
 
 def _build_expression(field, bounds, width: str) -> FieldControl:
+    return ExpressionControl(field, _source_box(field), width)
+
+
+def _source_box(field):
+    """Return a Text showing the field's source, or a Textarea when the source spans several lines."""
     import ipywidgets as widgets
 
-    return ExpressionControl(field, widgets.Text(value=field.source, continuous_update=False), width)
+    if "\n" in field.source:
+        rows = min(field.source.count("\n") + 1, 10)
+        return widgets.Textarea(value=field.source, rows=rows, continuous_update=False)
+    return widgets.Text(value=field.source, continuous_update=False)
 
 
 _BUILDERS = {

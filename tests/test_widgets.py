@@ -480,3 +480,14 @@ def test_widgets_bounds_in_notebook_cell(tmp_path):
     control = fieldwidgets.control_for(field, fieldwidgets.bounds_for(field, bounds, config.source))
 
     assert (control.widget.min, control.widget.max) == (0.0, 2.0)
+
+
+def test_widgets_multiline_literal_textarea():
+    control = control_of("class C(Config):\n    x = {\n        'a': 1,\n        'b': 2,\n    }\n")
+
+    assert type(control.widget) is widgets.Textarea
+    assert not control.changed()
+
+    control.widget.value = "{'a': 3}"
+
+    assert control.value() == {"a": 3}
