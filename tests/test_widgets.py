@@ -449,7 +449,7 @@ def test_widgets_round_decimals(value, decimals, expected):
 
 
 def test_widgets_import_leaves_ipywidgets_unloaded():
-    code = "import sys, cascade_ext, cascade_ext.widgets; print('ipywidgets' in sys.modules)"
+    code = "import sys, cascade_ext, cascade_ext.widgets, cascade_ext.panel; print('ipywidgets' in sys.modules)"
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
