@@ -101,10 +101,10 @@ def load_base(ref: str | Path, root=None) -> Base:
 def load_config_file(path: str | Path) -> dict:
     """Read a YAML, JSON or TOML file of config values.
 
-    The top level must be a mapping; values keep the types the format
-    gives them. `merge_base` later reads a key that names a config class and
-    holds a mapping as that class's fields: `{"Train": {"lr": 0.1}}` is
-    `{"Train.lr": 0.1}`.
+    The top level must be a mapping, and values keep the types the format
+    gives them. When a key names a config class and its value is a mapping,
+    `merge_base` later reads it as that class's fields, so
+    `{"Train": {"lr": 0.1}}` is `{"Train.lr": 0.1}`.
 
     Raises:
         ConfigFileError: If the file is missing, does not parse, or its top
@@ -154,7 +154,7 @@ def _check_mapping(data: object, path: Path) -> dict:
         return {}
     if not isinstance(data, dict):
         raise ConfigFileError(
-            f"Config file {str(path)!r} holds a {type(data).__name__}, expected a mapping of "
+            f"Invalid config file {str(path)!r}: it contains a {type(data).__name__}, expected a mapping of "
             "field names to values, e.g. 'lr: 0.1'.",
             path,
         )
@@ -173,7 +173,7 @@ def _check_mapping(data: object, path: Path) -> dict:
 def restore_values(run_path: str | Path) -> dict:
     """Read a run's config and overrides back with their exact Python types.
 
-    `cascade_values.json` holds `repr()` of every value, so tuples, sets,
+    `cascade_values.json` contains `repr()` of every value, so tuples, sets,
     frozensets, dicts with non-text keys, floats (`nan` and `inf` included)
     and bytes come back as they were. A run without that file falls back to
     `cascade_config.json` and `cascade_overrides.json` (JSON types only).
@@ -381,7 +381,7 @@ def add_fields(source: str, config, extras: dict) -> str:
     Each extra `name = repr(value)` is written after the last simple
     statement (an assignment, a docstring) in the body of its config class,
     as `; name = value` on that same line, so tracebacks keep their line
-    numbers. A key `Class.name` goes into that class; a bare key goes into
+    numbers. A key `Class.name` goes into that class. A bare key goes into
     the script's only config class, or after the last UPPERCASE global when
     the config is made of globals.
 

@@ -2,10 +2,10 @@
 
 Run folders are the source of truth. Listing the newest N runs reads only N
 folders' metadata, because run ids sort by start time. Filters need each
-run's status, script, name and tags; for finished runs these are cached in
+run's status, script, name and tags. For finished runs these are cached in
 `<store>/index.json`, keyed by run id and checked against the metadata file's
-modification time, so the cache can be deleted at any time and is rebuilt on
-the next filtered listing.
+modification time. The cache can be deleted at any time, and the next
+filtered listing rebuilds it.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _parse_time(value):
 
 @dataclass(frozen=True)
 class RunFilter:
-    """What a listing keeps. Every filter given must match.
+    """The filters of a listing. A run is kept when every filter given matches.
 
     Attributes:
         status: One of `store.STATUSES`; `lost` is a running run whose runner died.

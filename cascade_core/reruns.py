@@ -3,7 +3,7 @@
 A rerun runs the script at the path the run recorded, as it is now on disk,
 with every recorded config value forced (so later edits to the script's
 defaults do not change the rerun), then the new overrides. When the script
-changed since the recorded run, the rerun says so with a unified diff.
+changed since the recorded run, the rerun reports the change as a unified diff.
 
 `exact=True` runs the saved source instead: the script and the local modules
 it imported, copied into the run folder's `sources/` when the run started
@@ -39,8 +39,8 @@ class RerunPlan:
             the recorded config as its base, the new overrides on top.
         base: The recorded config as a `bases.Base` labelled with the run id.
         script_diff: Unified diff from the sources the recorded run started
-            from (the script and its local modules) to those on disk now;
-            "" when unchanged or with `exact`.
+            from (the script and its local modules) to those on disk now.
+            It is "" when nothing changed, and always with `exact`.
     """
 
     run: object

@@ -101,7 +101,7 @@ def test_load_config_file_empty_yaml(tmp_path):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        pytest.param("base.yaml", "- 1\n- 2\n", r"holds a list, expected a mapping of field names", id="list"),
+        pytest.param("base.yaml", "- 1\n- 2\n", r"Invalid config file .*base\.yaml.: it contains a list, expected a mapping of field names", id="list"),
         pytest.param("base.yaml", "lr: [1, 2\n", r"Cannot parse config file .*base\.yaml", id="bad-yaml"),
         pytest.param("base.json", '{"lr": }', r"Cannot parse config file .*base\.json", id="bad-json"),
         pytest.param("base.toml", "lr = = 1\n", r"Cannot parse config file .*base\.toml", id="bad-toml"),
@@ -435,3 +435,78 @@ def test_config_file_json_written_by_a_run_is_a_base(tmp_path):
     merged = merge_base(load_base(path), {}, config)
 
     assert merged.overrides == {"lr": 0.2, "image_size": (64, 64)}
+
+
+# End to end: cascade run --base --------------------------------------------
+
+CLI_SCRIPT = '''\
+from cascade_core import Config
+
+
+class Train(Config):
+    lr = 0.1
+    size = (2, 2)
+
+
+print(repr(Train.lr), repr(Train.size), repr(getattr(Train, "warmup", "none")))
+'''
+
+
+def run_folders(tmp_path: Path) -> list[Path]:
+    return store.run_folders(tmp_path / ".cascade")
+
+
+def test_cli_base_file_then_overrides(tmp_path, cascade_cli):
+    (tmp_path / "train.py").write_text(CLI_SCRIPT, encoding="utf-8")
+    (tmp_path / "base.yaml").write_text("lr: 0.01\nsize: [8, 8]\n", encoding="utf-8")
+
+    result = cascade_cli("run", "train.py", "--base", "base.yaml", "--lr", "0.5", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "0.5 (8, 8) 'none'\n"
+    [folder] = run_folders(tmp_path)
+    assert store.read_json(folder / store.META_FILE)["base"] == str(tmp_path / "base.yaml")
+    assert restore_values(folder)["overrides"] == {"size": (8, 8), "lr": 0.5}
+
+
+def test_cli_base_run_reference(tmp_path, cascade_cli):
+    (tmp_path / "train.py").write_text(CLI_SCRIPT, encoding="utf-8")
+    cascade_cli("run", "train.py", "--size", "(3, 3)", "-y")
+    first = run_folders(tmp_path)[0].name
+
+    result = cascade_cli("run", "train.py", "--base", "last", "-y")
+
+    assert result.stdout == "0.1 (3, 3) 'none'\n"
+    assert store.read_json(run_folders(tmp_path)[1] / store.META_FILE)["base"] == first
+
+
+def test_cli_base_unknown_key(tmp_path, cascade_cli):
+    (tmp_path / "train.py").write_text(CLI_SCRIPT, encoding="utf-8")
+    (tmp_path / "base.toml").write_text("warmup = 500\n", encoding="utf-8")
+
+    refused = cascade_cli("run", "train.py", "--base", "base.toml", "-y")
+    forced = cascade_cli("run", "train.py", "--base", "base.toml", "-f", "-y")
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"Error: Key 'warmup' in {tmp_path / 'base.toml'} is not a field of train.py's config "
+        "(fields: lr, size). Remove it from the file, or pass -f to add it to the run's config.\n"
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stdout == "0.1 (2, 2) 500\n"
+    [folder] = run_folders(tmp_path)
+    assert restore_values(folder)["config"] == {"lr": 0.1, "size": (2, 2), "warmup": 500}
+
+
+def test_cli_base_invalid_file(tmp_path, cascade_cli):
+    (tmp_path / "train.py").write_text(CLI_SCRIPT, encoding="utf-8")
+    (tmp_path / "base.json").write_text("{lr: 1}", encoding="utf-8")
+
+    result = cascade_cli("run", "train.py", "--base", "base.json", "-y")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: Cannot parse config file 'base.json': "
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n"
+    )
+    assert run_folders(tmp_path) == []

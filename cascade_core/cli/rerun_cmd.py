@@ -48,7 +48,7 @@ def rerun(ctx: click.Context, ref: str, arguments: tuple[str, ...], **options) -
 
 
 def _rerun_options() -> list[click.Option]:
-    """The options of `cascade run` (but --base, which REF replaces), then -f and --exact for reruns."""
+    """Build the options of `cascade rerun`: those of `cascade run` but --base (REF is the base), then -f and --exact."""
     shared = [param for param in run_command.params
               if isinstance(param, click.Option) and param.name not in ("base", "force")]
     return [

@@ -240,8 +240,8 @@ def remove(refs: tuple[str, ...], yes: bool, root: str | None) -> None:
 def prune(older_than: str, status: str | None, dry_run: bool, yes: bool, root: str | None) -> None:
     """Remove the runs started more than --older-than ago, optionally only those with --status.
 
-    Running runs are never removed. Lists the runs and asks for
-    confirmation unless -y.
+    Running runs are never removed. The runs are listed, and removed only
+    after confirmation, unless -y.
     """
     from cascade_core.browse import select_prune
 
