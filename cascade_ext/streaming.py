@@ -180,6 +180,10 @@ class CellOutput:
         if self.tail is not None:
             self._update_tail(force=True, log_path=log_path)
 
+    def discard(self) -> None:
+        """Stop taking chunks: later ones are dropped instead of queued."""
+        self._closed.set()
+
     def _write_batch(self, batch) -> None:
         for stream, text in _merge_consecutive(batch):
             self._write(stream, collapse_carriage_returns(text))
@@ -291,6 +295,12 @@ def run_in_cell(start_run, output: CellOutput):
         _stop_while_draining(run, output)
         output.close(_log_path(run))
         raise RunInterrupted(run) from None
+    except BaseException:
+        # The run goes on, writing only to its log: the reader threads must
+        # not wait on a queue that nobody drains any more.
+        output.discard()
+        logger.exception("Writing the output of run %s into the cell failed", run.id)
+        raise
 
     output.close(_log_path(run))
     return run

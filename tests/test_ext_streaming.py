@@ -240,3 +240,13 @@ def test_streaming_config_max_output_lines(kernel):
 
     assert len(result.stdout.splitlines()) == 5
 
+
+
+def test_streaming_discard_drops_later_chunks():
+    output = CellOutput(max_lines=10)
+    output.discard()
+
+    for _ in range(1000):
+        output.stdout("dropped\n")
+
+    assert output._queue.qsize() == 0
