@@ -253,6 +253,26 @@ def run_repr_html(run) -> str:
     return "".join(parts)
 
 
+def run_repr_text(run) -> str:
+    """Render a run as plain text for a terminal: the same facts as `run_repr_html`."""
+    overrides = run.overrides or {}
+    name = f" ({run.name})" if getattr(run, "name", None) else ""
+    duration = format_duration(getattr(run, "duration", None))
+    lines = [
+        f"Run {run.id}{name}: {run.status}, exit status {_text(run.returncode) or '-'}, {duration or 'running'}",
+        f"  script:     {getattr(run, 'script', '')}",
+        f"  run folder: {run.path}",
+    ]
+    config = " ".join(
+        f"{key}={format_value(value)}{'*' if key in overrides else ''}" for key, value in (run.config or {}).items()
+    )
+    if config:
+        lines.append(f"  config:     {config}   (* overridden)")
+    if run.metrics:
+        lines.append(f"  metrics:    {format_metrics(run.metrics)}")
+    return "\n".join(lines)
+
+
 def _text(value) -> str:
     return "" if value is None else str(value)
 

@@ -456,6 +456,7 @@ def register(shell) -> None:
     shell.set_custom_exc((RunFailedError, streaming.RunInterrupted), show_run_error)
     if "_repr_html_" not in vars(Run):
         Run._repr_html_ = display.run_repr_html
+    shell.display_formatter.formatters["text/plain"].for_type(Run, _pretty_run)
 
 
 def unregister(shell) -> None:
@@ -473,6 +474,15 @@ def unregister(shell) -> None:
         _Previous.custom_exc = None
     if vars(Run).get("_repr_html_") is display.run_repr_html:
         del Run._repr_html_
+    shell.display_formatter.formatters["text/plain"].type_printers.pop(Run, None)
+
+
+def _pretty_run(run, printer, cycle) -> None:
+    # A run inside a list or dict keeps its one-line repr; alone it gets the summary.
+    if cycle or len(printer.stack) > 1:
+        printer.text(repr(run))
+    else:
+        printer.text(display.run_repr_text(run))
 
 
 def show_run_error(shell, etype, value, tb, tb_offset=None):

@@ -96,6 +96,17 @@ def test_display_run_html_marks_overrides(store):
     assert "completed" in page
 
 
+def test_display_run_text_summary(store):
+    run = cascade_core.run("train.py", "--lr", "0.05", name="short")
+    lines = display.run_repr_text(run).splitlines()
+
+    assert lines[0].startswith(f"Run {run.id} (short): completed, exit status 0, ")
+    assert lines[1] == f"  script:     {store / 'train.py'}"
+    assert lines[2] == f"  run folder: {run.path}"
+    assert lines[3] == "  config:     lr=0.05* epochs=3 name='base'   (* overridden)"
+    assert lines[4] == "  metrics:    loss=0.166667"
+
+
 def test_display_run_table_text_and_html(store):
     first = cascade_core.run("train.py", "--epochs", "5", name="five")
     second = cascade_core.run("fail.py")

@@ -62,6 +62,7 @@ def test_init_load_registers_and_unload_restores(tmp_path):
         unloaded = kernel.run(
             "%unload_ext cascade_ext\n"
             "((ip.custom_exceptions, ip.CustomTB) == before, hasattr(Run, '_repr_html_'),"
+            " Run in ip.display_formatter.formatters['text/plain'].type_printers,"
             " [name for name in ip.magics_manager.magics['line'] if name.startswith('cascade_')])"
         )
         reloaded = kernel.run("%load_ext cascade_ext\n%cascade_config --help")
@@ -71,5 +72,5 @@ def test_init_load_registers_and_unload_restores(tmp_path):
                      "cascade_runs", "cascade_show"]
     assert exceptions == ["RunFailedError", "RunInterrupted"]
     assert has_repr
-    assert unloaded.value() == (True, False, [])
+    assert unloaded.value() == (True, False, False, [])
     assert reloaded.stdout.startswith("::\n\n  %cascade_config")

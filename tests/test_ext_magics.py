@@ -356,6 +356,7 @@ def test_magics_runs_plain_text_in_terminal(workdir):
         "%cascade_run say.py --PROMPT term\n"
         "%cascade_runs --last 1\n"
         "%cascade_diff last last\n"
+        "%cascade_show last\n"
         "%cascade_run boom.py\n"
         "exit\n"
     )
@@ -368,6 +369,7 @@ def test_magics_runs_plain_text_in_terminal(workdir):
     assert "run id" in completed.stdout and "<table>" not in completed.stdout
     assert "--PROMPT 'term'" in completed.stdout
     assert "No differences in config, overrides, metrics or source." in completed.stdout
+    assert "  config:     PROMPT='term'*   (* overridden)" in completed.stdout
     assert "ZeroDivisionError: float division by zero\nboom.py failed with exit status 1. Run folder: " in completed.stdout
     assert "cascade_ext" not in completed.stdout + completed.stderr
 
