@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import json
 import logging
 import shutil
 import warnings
@@ -250,7 +251,7 @@ def local_modules(script: Path) -> list[Path]:
 
 def _imported_files(module: Path, folder: Path) -> list[Path]:
     try:
-        tree = ast.parse(module.read_bytes(), filename=str(module))
+        tree = ast.parse(_module_code(module), filename=str(module))
     except (SyntaxError, ValueError, OSError) as exc:
         logger.warning("Cannot read the imports of %s for the source snapshot: %s", module, exc)
         return []
@@ -261,6 +262,24 @@ def _imported_files(module: Path, folder: Path) -> list[Path]:
         for dotted in _imported_names(node, package):
             files.extend(_files_for(dotted, folder))
     return files
+
+
+def _module_code(module: Path) -> bytes | str:
+    """Return a module's source; for a notebook, its code cells without IPython magics and shell commands."""
+    if module.suffix != ".ipynb":
+        return module.read_bytes()
+
+    notebook = json.loads(module.read_text(encoding="utf-8"))
+    lines = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        if text.lstrip().startswith("%%"):
+            continue  # a cell magic: its body is not Python
+        lines += [line for line in text.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
 
 
 def _package_parts(module: Path, folder: Path) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import warnings
@@ -436,3 +437,19 @@ def test_snapshot_sources_bad_module_is_logged(tmp_path, caplog):
     assert [path.name for path in copied] == ["train.py", "broken.py"]
     assert "Cannot read the imports of" in caplog.text
     assert "broken.py" in caplog.text
+
+
+def test_snapshot_sources_notebook(tmp_path):
+    write(tmp_path, "helpers.py", HELPERS)
+    write(tmp_path, "plots.py", "Y = 1\n")
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["import not_code\n"]},
+        {"cell_type": "code", "metadata": {}, "source": ["%matplotlib inline\n", "from helpers import double\n"]},
+        {"cell_type": "code", "metadata": {}, "source": "%%bash\nimport this is not python\n"},
+        {"cell_type": "code", "metadata": {}, "source": ["!pip list\n", "import plots\n"]},
+    ]
+    notebook = write(tmp_path, "nb.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4}))
+
+    copied = snapshot_sources(notebook, tmp_path / "run")
+
+    assert [path.name for path in copied] == ["nb.ipynb", "helpers.py", "plots.py"]
