@@ -84,7 +84,10 @@ def discover_notebook(path: Path):
 
 def _read_notebook(path: Path) -> tuple[bytes, dict]:
     check_script_path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"Cannot read notebook {path}: {exc.strerror}", path) from exc
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
