@@ -92,7 +92,8 @@ def parse_source(source: str, path: Path) -> ast.Module:
             warnings.simplefilter("ignore")
             return ast.parse(source, filename=str(path))
     except SyntaxError as exc:
-        message = f"{path}, line {exc.lineno}: {exc.msg}; the script does not parse, so its config cannot be read"
+        location = f"{path}, line {exc.lineno}" if exc.lineno else str(path)
+        message = f"{location}: {exc.msg}; the script does not parse, so its config cannot be read"
         raise ScriptError(message, path, exc.lineno) from exc
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ScriptError(f"{path} cannot be parsed: {exc}", path) from exc

@@ -1,4 +1,4 @@
-"""Tests of static config discovery: classes, globals, argparse, notebooks, bad input."""
+"""Tests of static config discovery: import forms, classes, globals, keys, odd input."""
 
 from __future__ import annotations
 
@@ -7,17 +7,8 @@ import textwrap
 
 import pytest
 
-from cascade_core.argparse_config import argparse_argv
 from cascade_core.discovery import Expression, discover, discover_source
-from cascade_core.errors import (
-    AmbiguousKeyError,
-    ImportedConfigError,
-    OverrideError,
-    ScriptError,
-    ScriptNotFoundError,
-    UnknownKeyError,
-)
-from cascade_core.overrides import parse_overrides
+from cascade_core.errors import AmbiguousKeyError, ScriptError, ScriptNotFoundError, UnknownKeyError
 
 
 def source_of(text: str) -> str:
@@ -255,228 +246,7 @@ def test_discover_no_config():
     assert config.defaults() == {}
 
 
-# Imported config classes ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def imported_project(tmp_path):
-    (tmp_path / "configs.py").write_text(
-        "from cascade_core import Config\n\nclass Train(Config):\n    lr = 0.1\n    epochs = 3\n"
-    )
-    (tmp_path / "train.py").write_text("from configs import Train\n\ncfg = Train()\nprint(cfg.lr)\n")
-    return tmp_path
-
-
-def test_discover_imported_config_recorded(imported_project):
-    config = discover(imported_project / "train.py")
-
-    assert config.style == "none"
-    assert [(item.name, item.module, item.fields) for item in config.imported] == [("Train", "configs", ("lr", "epochs"))]
-    assert config.imported[0].path == imported_project / "configs.py"
-
-
-def test_lookup_imported_field_names_module(imported_project):
-    config = discover(imported_project / "train.py")
-    message = (
-        r"^--lr: 'lr' is a field of Train, which is imported from module 'configs' \(.*configs\.py\), "
-        r"so it cannot be overridden from train\.py; define the config class in train\.py, "
-        r"or run the script that defines it$"
-    )
-
-    with pytest.raises(ImportedConfigError, match=message):
-        parse_overrides(["--lr", "0.2"], config)
-
-
-def test_lookup_imported_base_field(imported_project):
-    (imported_project / "fine.py").write_text("from configs import Train\n\nclass Fine(Train):\n    extra = 1\n")
-    config = discover(imported_project / "fine.py")
-
-    assert config.style == "class"
-    assert config.keys() == ["extra"]
-    assert config.classes["Fine"].imported_bases == ("Train",)
-    with pytest.raises(ImportedConfigError, match=r"^--Fine\.epochs: 'epochs' is a field of Train"):
-        config.lookup("Fine.epochs")
-
-
-def test_lookup_unknown_key_beside_imported(imported_project):
-    config = discover(imported_project / "train.py")
-
-    with pytest.raises(UnknownKeyError, match=r"^--nope cannot be applied: train\.py has no config"):
-        config.lookup("nope")
-
-
-# argparse ---------------------------------------------------------------------------------------
-
-ARGPARSE_PY = """\
-import argparse
-
-DEFAULT_LR = 0.01
-
-parser = argparse.ArgumentParser()
-parser.add_argument("data")
-parser.add_argument("--lr", type=float, default=DEFAULT_LR)
-parser.add_argument("-b", "--batch-size", type=int, default=32)
-parser.add_argument("--opt", choices=["adam", "sgd"], default="adam")
-parser.add_argument("--amp", action="store_true")
-parser.add_argument("--no-shuffle", dest="shuffle", action="store_false")
-parser.add_argument("--layers", type=int, nargs="+", default=[64, 64])
-parser.add_argument("--verbose", "-v", action="count", default=0)
-parser.add_argument("--ema", action=argparse.BooleanOptionalAction, default=True)
-parser.add_argument("--version", action="version", version="1")
-args = parser.parse_args()
-"""
-
-
-def test_discover_argparse_fields():
-    config = config_of(ARGPARSE_PY, "/tmp/train.py")
-    summary = [(field.key, field.annotation, field.default) for field in config.fields]
-
-    assert config.style == "argparse"
-    assert summary == [
-        ("data", None, None),
-        ("lr", "float", 0.01),
-        ("batch_size", "int", 32),
-        ("opt", '"adam", "sgd"'.join(["Literal[", "]"]), "adam"),
-        ("amp", "bool", False),
-        ("shuffle", "bool", True),
-        ("layers", "list[int]", [64, 64]),
-        ("verbose", "int", 0),
-        ("ema", "bool", True),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("tokens", "argv"),
-    [
-        pytest.param(["--lr", "0.1"], ["--lr", "0.1"], id="float"),
-        pytest.param(["--batch-size", "8"], ["--batch-size", "8"], id="dashed-key"),
-        pytest.param(["--b", "8"], ["--batch-size", "8"], id="short-spelling"),
-        pytest.param(["--opt", "sgd"], ["--opt", "sgd"], id="choice"),
-        pytest.param(["--amp"], ["--amp"], id="store-true"),
-        pytest.param(["--amp", "False"], [], id="store-true-default"),
-        pytest.param(["--shuffle", "False"], ["--no-shuffle"], id="store-false"),
-        pytest.param(["--layers", "[1, 2]"], ["--layers", "1", "2"], id="nargs"),
-        pytest.param(["--verbose", "2"], ["--verbose", "--verbose"], id="count"),
-        pytest.param(["--ema", "False"], ["--no-ema"], id="boolean-optional"),
-        pytest.param(["--lr", "1", "--data", "x.csv"], ["x.csv", "--lr", "1.0"], id="positional-first"),
-    ],
-)
-def test_argparse_argv(tokens, argv):
-    config = config_of(ARGPARSE_PY, "/tmp/train.py")
-
-    assert argparse_argv(config, parse_overrides(tokens, config)) == argv
-
-
-def test_argparse_argv_store_true_cannot_turn_off():
-    config = config_of("import argparse\np = argparse.ArgumentParser()\np.add_argument('--amp', action='store_true', default=True)\n")
-
-    with pytest.raises(OverrideError, match=r"^--amp cannot be set to False: --amp is a store_true flag whose default is True"):
-        argparse_argv(config, {"amp": False})
-
-
-def test_argparse_type_errors():
-    config = config_of(ARGPARSE_PY)
-
-    with pytest.raises(OverrideError, match=r"^Invalid value for --batch_size: 2\.5 is a float, but batch_size expects int"):
-        parse_overrides(["--batch_size", "2.5"], config)
-
-
-def test_discover_argparse_wins_over_globals():
-    config = config_of("import argparse\nLR = 0.1\np = argparse.ArgumentParser()\np.add_argument('--x', default=1)\n")
-
-    assert config.style == "argparse"
-    assert config.keys() == ["x"]
-
-
-def test_discover_argparse_without_options_uses_globals():
-    config = config_of("import argparse\nLR = 0.1\np = argparse.ArgumentParser()\n")
-
-    assert config.style == "globals"
-
-
-# Notebooks -------------------------------------------------------------------------------------
-
-
-def write_notebook(path, cells):
-    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(notebook))
-    return path
-
-
-def code(source, tags=()):
-    return {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source, "outputs": [], "execution_count": None}
-
-
-def test_discover_notebook_parameters_cell(tmp_path):
-    path = write_notebook(
-        tmp_path / "nb.ipynb",
-        [
-            {"cell_type": "markdown", "metadata": {}, "source": "# title"},
-            code(["!pip list\n", "import os\n"]),
-            code(["lr = 0.1\n", "epochs = 3\n", "_hidden = 1\n"], tags=["parameters"]),
-            code("%%bash\necho hi\n"),
-            code("late = 5\n"),
-        ],
-    )
-    config = discover(path)
-
-    assert config.style == "notebook"
-    assert [(field.key, field.cell, field.lineno) for field in config.fields] == [("lr", 2, 1), ("epochs", 2, 2)]
-    assert config.notes == ["cell 3 is not Python (IPython cell magic?) and was not read"]
-
-
-def test_discover_notebook_config_class(tmp_path):
-    path = write_notebook(
-        tmp_path / "nb.ipynb",
-        [code("from cascade_core import Config\n"), code("class Cfg(Config):\n    lr = 0.1\n", tags=["parameters"])],
-    )
-    config = discover(path)
-
-    assert [(field.qualname, field.cell, field.lineno) for field in config.fields] == [("Cfg.lr", 1, 2)]
-
-
-def test_discover_notebook_without_config(tmp_path):
-    config = discover(write_notebook(tmp_path / "nb.ipynb", [code("x = 1\n")]))
-
-    assert config.style == "notebook"
-    assert config.fields == []
-
-
-def test_discover_notebook_not_json(tmp_path):
-    path = tmp_path / "broken.ipynb"
-    path.write_text("{not json")
-
-    with pytest.raises(ScriptError, match=r"broken\.ipynb is not a Jupyter notebook: its content is not JSON text"):
-        discover(path)
-
-
 # Bad input and odd paths ---------------------------------------------------------------------------
-
-
-def test_discover_missing_script(tmp_path):
-    with pytest.raises(ScriptNotFoundError, match=r"^Script not found: .*missing\.py; check the path and the working folder$"):
-        discover(tmp_path / "missing.py")
-
-
-def test_discover_folder(tmp_path):
-    with pytest.raises(ScriptNotFoundError, match=r"^.* is a folder, not a script; give the path of a \.py file$"):
-        discover(tmp_path)
-
-
-def test_discover_binary_file(tmp_path):
-    path = tmp_path / "model.py"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-
-    with pytest.raises(ScriptError, match=r"model\.py contains NUL bytes, so it is not a Python source file$"):
-        discover(path)
-
-
-def test_discover_latin1_without_declaration(tmp_path):
-    path = tmp_path / "legacy.py"
-    path.write_bytes(b"NAME = '\xe9'\n")
-
-    with pytest.raises(ScriptError, match=r"legacy\.py is not valid utf-8 text \(byte 8\); a Python script must be UTF-8 or declare its encoding"):
-        discover(path)
 
 
 def test_discover_syntax_error_names_file_and_line(tmp_path):
@@ -536,61 +306,10 @@ def test_discover_never_executes(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize(
-    ("source", "overrides", "argv"),
-    [
-        pytest.param("p.add_argument('--ckpt')", {"ckpt": None}, [], id="none-default-left-out"),
-        pytest.param("p.add_argument('--ckpt', default=None)", {"ckpt": "a b.pt"}, ["--ckpt", "a b.pt"], id="text-kept-whole"),
-    ],
-)
-def test_argparse_argv_none_and_text(source, overrides, argv):
-    config = config_of(f"import argparse\np = argparse.ArgumentParser()\n{source}\n")
-
-    assert argparse_argv(config, overrides) == argv
-
-
-def test_argparse_argv_none_for_set_default():
-    config = config_of("import argparse\np = argparse.ArgumentParser()\np.add_argument('--lr', default=0.1)\n")
-
-    with pytest.raises(OverrideError, match=r"^--lr cannot be set to None: the command line has no spelling for None, and leaving --lr out gives its default 0\.1$"):
-        argparse_argv(config, {"lr": None})
-
-
 def test_field_hashable_with_list_default():
     field = config_of("HIDDEN = [64, 64]\n").lookup("HIDDEN")
 
     assert {field: 1}[field] == 1
-
-
-@pytest.mark.parametrize(
-    ("files", "import_line", "module"),
-    [
-        pytest.param({"pkg/__init__.py": "", "pkg/configs.py": None}, "from .configs import Train", ".configs", id="relative"),
-        pytest.param({"configs/__init__.py": None}, "from configs import Train", "configs", id="package"),
-        pytest.param({"sub/cfg.py": None}, "from sub.cfg import Train", "sub.cfg", id="dotted"),
-    ],
-)
-def test_discover_imported_config_locations(tmp_path, files, import_line, module):
-    config_source = "from cascade_core import Config\nclass Train(Config):\n    lr = 0.1\n"
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(config_source if text is None else text)
-    script = tmp_path / ("pkg/train.py" if module.startswith(".") else "train.py")
-    script.write_text(f"{import_line}\nprint(Train.lr)\n")
-
-    config = discover(script)
-
-    assert [(item.name, item.module, item.fields) for item in config.imported] == [("Train", module, ("lr",))]
-
-
-def test_discover_imported_non_config_ignored(tmp_path):
-    (tmp_path / "helpers.py").write_text("class Config:\n    pass\nclass Train(Config):\n    lr = 0.1\n")
-    (tmp_path / "train.py").write_text("from helpers import Train\nLR = 1\n")
-
-    config = discover(tmp_path / "train.py")
-
-    assert config.imported == []
-    assert config.keys() == ["LR"]
 
 
 def test_discover_class_field_assigned_twice_noted():
