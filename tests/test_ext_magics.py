@@ -233,18 +233,21 @@ def test_magics_run_interrupt_stops_tree_c12(kernel):
             kernel.interrupt()
 
     result = kernel.run("%cascade_run spawner.py", on_event=interrupt_on_child)
-    returned = time.monotonic()
+    child_gone = wait_until(lambda: process_gone(interrupted["pid"]), timeout=interrupted["time"] + 5 - time.monotonic())
 
     assert result.error.ename == "RunInterrupted"
-    assert result.error.traceback[0].startswith("Run ") and "was interrupted. Run folder:" in result.error.traceback[0]
-    assert returned - interrupted["time"] < 30
-    assert wait_until(lambda: process_gone(interrupted["pid"]), timeout=5)
+    assert result.error.traceback[0].startswith("Run ")
+    assert "was interrupted. Run folder:" in result.error.traceback[0]
+    assert child_gone, "the script's child process outlived the interrupt by 5 s"
 
     after = kernel.run("import cascade_ext\nr = cascade_ext.last_run()\n"
-                       "(r.status, 'child' in r.log_text(), r.config, r.meta['pid'], 1 + 1)")
-    status, logged, config, script_pid, two = after.value()
-    assert (status, logged, config, two) == ("interrupted", True, {}, 2)
-    assert wait_until(lambda: process_gone(script_pid), timeout=5)
+                       "(r.status, r.log_text(), r.config, r.meta['pid'], 1 + 1)")
+    status, log, config, script_pid, two = after.value()
+    assert status == "interrupted"
+    assert log.startswith("child ")
+    assert config == {}
+    assert two == 2
+    assert process_gone(script_pid)
 
 
 # Browsing magics -------------------------------------------------------------------
