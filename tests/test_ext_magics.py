@@ -161,6 +161,36 @@ def test_magics_run_leaves_kernel_environment(kernel, workdir):
     assert result.value() == (True, True, False)
 
 
+def test_magics_run_uses_kernel_interpreter(kernel, workdir):
+    (workdir / "which.py").write_text("import sys\nprint(sys.executable)\n")
+    result = kernel.run("import sys\n%cascade_run which.py\nsys.executable")
+
+    assert result.stdout == result.value() + "\n"
+
+
+def test_magics_run_root_and_chdir_options(kernel, workdir):
+    (workdir / "where.py").write_text("import os\nprint(os.getcwd() == os.environ['CASCADE_RUN_DIR'])\n")
+    other_store = workdir / "other-store"
+    result = kernel.run(f"r = %cascade_run --root {other_store} where.py --chdir\nstr(r.path.parent)")
+
+    assert result.stdout == "True\n"
+    assert result.value() == str(other_store / "runs")
+
+
+def test_magics_run_notebook(kernel, workdir):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("LR = 0.1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('lr is', LR)"),
+    ])
+    nbformat.write(notebook, workdir / "params.ipynb")
+    result = kernel.run("r = %cascade_run params.ipynb --LR 0.5\n(r.status, (r.path / 'output.ipynb').is_file())")
+
+    assert result.stdout == "lr is 0.5\n"
+    assert result.value() == ("completed", True)
+
+
 # %cascade_run: bad input and failures ---------------------------------------------
 
 
