@@ -250,8 +250,11 @@ def local_modules(script: Path) -> list[Path]:
 
 
 def _imported_files(module: Path, folder: Path) -> list[Path]:
+    from cascade_core.sourcefile import paused_gc
+
     try:
-        tree = ast.parse(_module_code(module), filename=str(module))
+        with paused_gc():
+            tree = ast.parse(_module_code(module), filename=str(module))
     except (SyntaxError, ValueError, OSError) as exc:
         logger.warning("Cannot read the imports of %s for the source snapshot: %s", module, exc)
         return []
