@@ -311,3 +311,17 @@ def test_console_second_signal_kills_at_once(project):
     assert meta["status"] == "interrupted"
     # Without the second signal, the run would end only after both grace periods.
     assert meta["duration"] < INTERRUPT_GRACE + TERMINATE_GRACE
+
+
+def test_console_argparse_script_sweep(project):
+    (project / "args.py").write_text(
+        "import argparse\n\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--lr', type=float, default=0.1)\n"
+        "args = parser.parse_args()\nprint(repr(args.lr))\n"
+    )
+
+    result = cascade_run(project, "args.py", "-m", "--lr", "0.5,1e-3", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(read_log(folder) for folder in run_folders(project)) == ["0.001\n", "0.5\n"]
+    assert "[lr=0.5] 0.5\n" in result.stdout
