@@ -78,10 +78,11 @@ def run_dask(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs:
 
     Args:
         address: the scheduler's address. Without one, a local cluster of
-            `jobs` worker processes (one thread each) on 127.0.0.1 runs the
-            sweep and is closed at the end. With one, at most `jobs` points are
-            submitted at once when `jobs` is above 1; otherwise all are, and
-            the cluster's worker threads decide how many run at once.
+            `jobs` worker processes (one thread each, no more than there are
+            points) on 127.0.0.1 runs the sweep and is closed at the end.
+            With one, at most `jobs` points are submitted at once when
+            `jobs` is above 1. Otherwise all are, and the cluster's worker
+            threads decide how many run at once.
 
     Raises:
         MissingDependencyError: when `distributed` is not installed.
@@ -96,7 +97,7 @@ def run_dask(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs:
     options = {**run_options, "root": str(store.find_root(run_options.get("root")).resolve())}
     limit = jobs if address is not None and jobs > 1 else len(plan)
 
-    with _connect(distributed, address, jobs) as client:
+    with _connect(distributed, address, min(jobs, max(len(plan), 1))) as client:
         sweep = _DaskSweep(client, distributed, plan, sweep_id, observer)
         return sweep.run(script, options, limit, fail_fast, stop_requested)
 
