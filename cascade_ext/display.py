@@ -158,35 +158,47 @@ def _run_row(run) -> list[str]:
 
 
 class ConfigTable(Table):
-    """The config discovered in a script: key, type, default and line."""
+    """The config discovered in a script, as `cascade config` shows it.
 
-    headers = ("key", "type", "default", "line")
+    The text is exactly the command's output. The HTML shows the same table
+    under the same heading, followed by the command's notes (imported config
+    classes, fields that clash with run options, discovery notes).
+    """
+
+    headers = ("key", "class", "type", "default", "line")
 
     def __init__(self, script_config):
         self.config = script_config
-        self.caption = f"{script_config.path} ({script_config.style} config)"
 
     def rows(self) -> list[list[str]]:
+        from cascade_core.cli.config_cmd import type_label
+
         return [
-            [field.key, field.annotation or _type_name(field.default), field.source, str(field.lineno)]
+            [field.key, field.owner or "-", type_label(field), field.source or repr(field.default), _field_line(field)]
             for field in self.config.fields
         ]
 
     def __str__(self) -> str:
-        if not self.config.fields:
-            return f"{self.config.path} has no config fields."
-        return super().__str__()
+        from cascade_core.cli.config_cmd import format_config
+
+        return format_config(self.config)
 
     def _repr_html_(self) -> str:
-        if not self.config.fields:
-            return f"<p>{html.escape(str(self))}</p>"
-        return super()._repr_html_()
+        lines = str(self).splitlines()
+        heading, notes = lines[0], lines[1:]
+        parts = [f"<p><b>{html.escape(heading)}</b></p>"]
+        if self.config.fields:
+            parts.append(html_table(self.headers, self.rows()))
+            # The command's text puts a blank line and the table (header plus
+            # one row per field) between the heading and the notes.
+            notes = lines[3 + len(self.config.fields):]
+        parts += [f"<p>{html.escape(line)}</p>" for line in notes if line.strip()]
+        return "".join(parts)
 
 
-def _type_name(value) -> str:
-    if type(value).__name__ == "Expression":
-        return "expression"
-    return type(value).__name__
+def _field_line(field) -> str:
+    cell = getattr(field, "cell", None)
+    return str(field.lineno) if cell is None else f"cell {cell}, line {field.lineno}"
 
 
 class RunComparison(Table):

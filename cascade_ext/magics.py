@@ -215,22 +215,28 @@ class CascadeMagics(Magics):
     @line_magic
     @magic_arguments()
     @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("--json", action="store_true", help="Return the config as JSON-ready data instead of a table.")
     def cascade_config(self, line):
-        """Show the config found in a script: each field's key, type, default and line.
+        """Show the config found in a script: each field's key, class, type, default and line.
 
-        The script is read, never run.
+        The script is read, never run. Fields whose names clash with run
+        options, and config classes imported from other modules, are noted
+        below the table.
 
         Example::
 
             In [1]: %cascade_config train.py
+            In [2]: fields = %cascade_config train.py --json
         """
+        from cascade_core.cli.config_cmd import config_as_dict
         from cascade_core.discovery import discover
 
         args = _parse(self.cascade_config.parser, line)
         if args is None:
             return None
         with _usage_errors():
-            return display.ConfigTable(discover(args.script))
+            script_config = discover(args.script)
+        return config_as_dict(script_config) if args.json else display.ConfigTable(script_config)
 
     @line_magic
     @magic_arguments()

@@ -133,19 +133,31 @@ def test_display_config_table(store):
     table = display.ConfigTable(discover(store / "train.py"))
 
     lines = str(table).splitlines()
-    assert lines[0] == f"{store / 'train.py'} (class config)"
-    assert [line.split() for line in lines[3:]] == [
-        ["lr", "float", "0.1", "5"],
-        ["epochs", "int", "3", "6"],
-        ["name", "str", '"base"', "7"],
+    assert lines[0] == "train.py: 3 fields in config class TrainConfig"
+    assert [line.split() for line in lines[2:6]] == [
+        ["key", "class", "type", "default", "line"],
+        ["lr", "TrainConfig", "float", "0.1", "5"],
+        ["epochs", "TrainConfig", "int", "3", "6"],
+        ["name", "TrainConfig", "str", '"base"', "7"],
     ]
+    assert lines[7] == "Fields that share a name with a run option (after SCRIPT the name sets the field):"
+
+
+def test_display_config_table_html_notes(store):
+    page = display.ConfigTable(discover(store / "train.py"))._repr_html_()
+
+    assert page.startswith("<p><b>train.py: 3 fields in config class TrainConfig</b></p><table>")
+    assert "<td style='text-align:left'>epochs</td><td style='text-align:left'>TrainConfig</td>" in page
+    assert page.count("<tr>") == 4
+    assert page.split("</table>")[1].startswith("<p>Fields that share a name with a run option")
 
 
 def test_display_config_table_no_fields(store):
     (store / "plain.py").write_text("print('no config')\n")
     table = display.ConfigTable(discover(store / "plain.py"))
 
-    assert str(table) == f"{store / 'plain.py'} has no config fields."
+    assert str(table).startswith("plain.py: no config fields")
+    assert "<table>" not in table._repr_html_()
 
 
 def test_display_run_comparison(store):

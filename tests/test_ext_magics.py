@@ -337,11 +337,17 @@ def test_magics_config_table(kernel):
     result = kernel.run("%cascade_config train.py")
 
     lines = result.plain()[0].splitlines()
-    assert lines[0].endswith("train.py (globals config)")
-    assert lines[1].split() == ["key", "type", "default", "line"]
-    assert lines[3].split() == ["LR", "float", "0.1", "1"]
-    assert lines[4].split() == ["EPOCHS", "int", "3", "2"]
+    assert lines[0] == "train.py: 2 fields from UPPERCASE globals"
+    assert lines[2].split() == ["key", "class", "type", "default", "line"]
+    assert lines[3].split() == ["LR", "-", "float", "0.1", "1"]
+    assert lines[4].split() == ["EPOCHS", "-", "int", "3", "2"]
     assert "<td style='text-align:left'>LR</td>" in result.html()[0]
+
+
+def test_magics_config_json(kernel):
+    result = kernel.run("data = %cascade_config train.py --json\n[(f['key'], f['type'], f['default']) for f in data['fields']]")
+
+    assert result.value() == [("LR", "float", 0.1), ("EPOCHS", "int", 3)]
 
 
 def test_magics_rerun_exact_runs_saved_source(kernel, workdir):
