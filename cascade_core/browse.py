@@ -290,7 +290,7 @@ def diff_runs(a, b) -> RunDiff:
     Config and override values are compared with their exact recorded types,
     so `(224, 224)` differs from `[224, 224]`.
     """
-    from cascade_core.bases import restore_values
+    from cascade_core.recorded import restore_values
 
     values_a, values_b = restore_values(a.path), restore_values(b.path)
     return RunDiff(

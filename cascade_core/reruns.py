@@ -82,7 +82,8 @@ def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=N
             script and `force` is False.
         OverrideError: If a new override is invalid.
     """
-    from cascade_core.bases import Base, restore_values
+    from cascade_core.bases import Base
+    from cascade_core.recorded import restore_values
     from cascade_core.run import Run, prepare
 
     run = Run.load(store.resolve(str(ref), root))
