@@ -39,6 +39,9 @@ READER_DRAIN_TIMEOUT = 2.0
 ENVIRONMENT_TIMEOUT = 30.0
 """Seconds the end of a run waits for `environment.json` to be written."""
 
+EXIT_STOP_TIMEOUT = 10.0
+"""Seconds the interpreter's exit waits for each run it stops (see `_stop_live_runs`)."""
+
 RUN_DIR_ENV = "CASCADE_RUN_DIR"
 RUN_ID_ENV = "CASCADE_RUN_ID"
 
@@ -149,6 +152,40 @@ def _child_env(extra: Mapping | None, folder: Path, run_id: str, plan: LaunchPla
     child_env[bootstrap.PATCH_SPAWN_ENV] = "1" if plan.rewritten else "0"
     child_env[bootstrap.RECORD_ARGS_ENV] = "1" if record_args else "0"
     return child_env
+
+
+# Runs still going when this process exits ----------------------------------
+
+_live_runs: set = set()
+_live_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _track(handle: "Run") -> None:
+    global _exit_hook_registered
+    with _live_lock:
+        _live_runs.add(handle)
+        if not _exit_hook_registered:
+            import atexit
+
+            atexit.register(_stop_live_runs)
+            _exit_hook_registered = True
+
+
+def _untrack(handle: "Run") -> None:
+    with _live_lock:
+        _live_runs.discard(handle)
+
+
+def _stop_live_runs() -> None:
+    """Stop the runs this process started and still runs, so none is left unrecorded (an interpreter exit hook)."""
+    with _live_lock:
+        running = list(_live_runs)
+    for handle in running:
+        logger.info("Stopping run %s: the process that started it is exiting", handle.id)
+        handle.stop()
+    for handle in running:
+        handle._done.wait(EXIT_STOP_TIMEOUT)
 
 
 # The handle ----------------------------------------------------------------
@@ -361,6 +398,7 @@ class Run:
 
         self._meta["pid"] = self._child.pid
         self._save_meta()
+        _track(self)
         logger.info("Run %s started: %s (pid %d)", self.id, plan.script, self._child.pid)
         self._environment = environment.write_in_background(self.path, plan.script)
         threading.Thread(target=self._watch, name=f"cascade-run-{self.id}", daemon=True).start()
@@ -440,6 +478,7 @@ class Run:
         self._save_meta()
         logger.info("Run %s %s: exit code %d after %.1f s", self.id, self.status, exit_code, self.duration)
         self._done.set()
+        _untrack(self)
         if self._on_exit is not None:
             try:
                 self._on_exit(self)
@@ -449,7 +488,7 @@ class Run:
 
 def _restore(recorded: object, fallback: object) -> dict:
     """Typed values from `repr()` texts, falling back to the JSON record for keys that do not parse."""
-    from cascade_core.bases import literal_value
+    from cascade_core.recorded import literal_value
     from cascade_core.errors import RecordedValueError
 
     values = dict(fallback) if isinstance(fallback, dict) else {}
