@@ -76,7 +76,7 @@ class _TailLines:
     def feed(self, stream: str, text: str) -> None:
         pieces = text.split("\n")
         for piece in pieces[:-1]:
-            self.lines.append(self._finish(self.partial[stream] + piece))
+            self.lines.append(self._truncate(self._finish(self.partial[stream] + piece)))
             self.partial[stream] = ""
             self.count += 1
         self.partial[stream] = self._cut(self.partial[stream] + pieces[-1])
@@ -93,6 +93,9 @@ class _TailLines:
     def _cut(self, line: str) -> str:
         if "\r" in line.rstrip("\r"):
             line = self._finish(line) + ("\r" if line.endswith("\r") else "")
+        return self._truncate(line)
+
+    def _truncate(self, line: str) -> str:
         if len(line) <= self.max_line_chars:
             return line
         return line[: self.max_line_chars] + " [...]"

@@ -88,6 +88,13 @@ def test_streaming_huge_line_cut_in_tail(capsys):
     assert partial.endswith(" [...]")
 
 
+def test_streaming_complete_long_line_cut_in_tail():
+    output = CellOutput(max_lines=0, tail_lines=2, max_line_chars=10, update_interval=3600)
+    output._write("stdout", "y" * 5_000 + "\nshort\n")
+
+    assert list(output.tail.lines) == ["y" * 10 + " [...]", "short"]
+
+
 def test_streaming_max_chars_moves_to_tail(capsys):
     output = CellOutput(max_lines=100, max_chars=10, update_interval=0)
     feed(output, [("stdout", "abcdefghijklmnop\n")])
