@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import pytest
 
 from cascade_core.process import INTERRUPT_GRACE, TERMINATE_GRACE
 from kernel_helpers import process_gone, wait_until
-
-DEADLINE = 120
+from sweep_helpers import DEADLINE, SLEEPER, cascade_command, cascade_run, read_meta, run_folders, start_sweep
 
 NET = """\
 HIDDEN = [64, 64]
@@ -45,16 +43,6 @@ if K == 2:
     raise SystemExit(3)
 """
 
-SLEEPER = """\
-import subprocess
-import sys
-import time
-
-K = 0
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-print("child", child.pid, flush=True)
-time.sleep(600)
-"""
 
 
 @pytest.fixture
@@ -64,21 +52,6 @@ def project(tmp_path, monkeypatch):
         (tmp_path / name).write_text(source)
     monkeypatch.delenv("CASCADE_ROOT", raising=False)
     return tmp_path
-
-
-def cascade_run(project: Path, *arguments: str, **options) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), *arguments]
-    return subprocess.run(command, cwd=project, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=DEADLINE, **options)
-
-
-def run_folders(project: Path) -> list[Path]:
-    runs = project / "store" / "runs"
-    return sorted(runs.iterdir()) if runs.exists() else []
-
-
-def read_meta(folder: Path) -> dict:
-    return json.loads((folder / "cascade_run_meta.json").read_text())
 
 
 def read_overrides(folder: Path) -> dict:
@@ -233,17 +206,7 @@ def test_console_bad_input_runs_nothing(project, arguments, message):
     ],
 )
 def test_console_signal_stops_points(project, signum, to_group):
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
-               "sleeper.py", "-m", "--K", "range(4)", "-y", "-j", "2"]
-    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    children = []
-    deadline = time.monotonic() + DEADLINE
-    while len(children) < 2 and time.monotonic() < deadline:
-        line = runner.stdout.readline()
-        if " child " in line:
-            children.append(int(line.split()[-1]))
-    assert len(children) == 2
+    runner, children = start_sweep(project, "sleeper.py", "-m", "--K", "range(4)", "-y", "-j", "2")
 
     if to_group:
         os.killpg(runner.pid, signum)  # as a terminal's Ctrl-C does
@@ -265,8 +228,7 @@ def test_console_progress_bar_in_terminal(project):
     import pty
 
     master, replica = pty.openpty()
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
-               "train.py", "-m", "--K", "0,1", "-y"]
+    command = cascade_command(project, "train.py", "-m", "--K", "0,1", "-y")
     runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=replica,
                               stdin=subprocess.DEVNULL)
     os.close(replica)
@@ -295,8 +257,7 @@ def test_console_second_signal_kills_at_once(project):
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "print('ready', flush=True)\ntime.sleep(600)\n"
     )
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"),
-               "stubborn.py", "-m", "--K", "1,2", "-y"]
+    command = cascade_command(project, "stubborn.py", "-m", "--K", "1,2", "-y")
     runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               stdin=subprocess.DEVNULL, text=True)
     assert "ready" in runner.stdout.readline()

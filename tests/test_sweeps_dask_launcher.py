@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from kernel_helpers import process_gone, wait_until
+from sweep_helpers import DEADLINE, SLEEPER, cascade_run, read_json, run_folders, start_sweep
 
 pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.slow
-
-DEADLINE = 180
 
 TRAIN = """\
 import os
@@ -30,16 +29,6 @@ print("k", K, "pid", os.getpid())
 log_metric("score", K * 10)
 """
 
-SLEEPER = """\
-import subprocess
-import sys
-import time
-
-K = 0
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-print("child", child.pid, flush=True)
-time.sleep(600)
-"""
 
 
 @pytest.fixture
@@ -101,21 +90,6 @@ def _wait_for_workers(address: str, count: int) -> None:
         client.wait_for_workers(count, timeout=DEADLINE)
 
 
-def cascade_run(project: Path, *arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), *arguments]
-    return subprocess.run(command, cwd=project, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=DEADLINE)
-
-
-def run_folders(project: Path) -> list[Path]:
-    runs = project / "store" / "runs"
-    return sorted(runs.iterdir()) if runs.exists() else []
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
 
 
 def test_dask_local_cluster_sweep(project):
@@ -156,17 +130,8 @@ def test_dask_address_runs_on_workers(project, cluster):
 
 def test_dask_stop_signal_stops_running_points(project, cluster):
     address, worker = cluster
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), "sleeper.py",
-               "-m", "--K", "range(4)", "-y", "--launcher", "dask", "--dask-address", address]
-    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True)
-    children = []
-    deadline = time.monotonic() + DEADLINE
-    while len(children) < 2 and time.monotonic() < deadline:
-        line = runner.stdout.readline()
-        if " child " in line:
-            children.append(int(line.split()[-1]))
-    assert len(children) == 2
+    runner, children = start_sweep(project, "sleeper.py", "-m", "--K", "range(4)", "-y", "--launcher", "dask",
+                                   "--dask-address", address)
 
     runner.send_signal(signal.SIGINT)
     stdout, stderr = runner.communicate(timeout=DEADLINE)
@@ -267,17 +232,8 @@ def test_dask_task_error_recorded(project, cluster):
 def test_dask_local_cluster_terminal_interrupt(project):
     # A terminal's Ctrl-C reaches the whole foreground process group, the
     # local cluster's worker processes included.
-    command = [sys.executable, "-m", "cascade_core", "run", "--root", str(project / "store"), "sleeper.py",
-               "-m", "--K", "range(4)", "-y", "-j", "2", "--launcher", "dask"]
-    runner = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-    children = []
-    deadline = time.monotonic() + DEADLINE
-    while len(children) < 2 and time.monotonic() < deadline:
-        line = runner.stdout.readline()
-        if " child " in line:
-            children.append(int(line.split()[-1]))
-    assert len(children) == 2
+    runner, children = start_sweep(project, "sleeper.py", "-m", "--K", "range(4)", "-y", "-j", "2",
+                                   "--launcher", "dask")
 
     os.killpg(runner.pid, signal.SIGINT)
     stdout, stderr = runner.communicate(timeout=DEADLINE)
