@@ -6,6 +6,8 @@ import _thread
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -421,3 +423,22 @@ def test_run_refreshes_heartbeat(work, monkeypatch):
 
     assert meta["status"] == "running"
     assert meta["heartbeat"] > meta["start_time"] + 0.3
+
+
+def test_runs_stopped_when_runner_exits(work):
+    path = script(work, "sleepy.py", "import time\nprint('ready', flush=True)\ntime.sleep(600)\n")
+    code = (
+        "import sys, threading\n"
+        "import cascade_core\n"
+        "ready = threading.Event()\n"
+        f"handle = cascade_core.start({str(path)!r}, on_stdout=lambda text: ready.set())\n"
+        "ready.wait(60)\n"
+        "print(handle.path, flush=True)\n"
+    )
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=120)
+
+    folder = Path(result.stdout.strip())
+    meta = json.loads((folder / "cascade_run_meta.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert process_gone(meta["pid"])
