@@ -221,6 +221,9 @@ def snapshot_sources(script_path, run_path) -> list[Path]:
     folder (the standard library, site-packages) are not copied. Paths under
     `sources/` are those relative to the script's folder.
 
+    A file that cannot be copied is logged and left out, so the snapshot
+    never stops a run from starting.
+
     Returns:
         The copied files, in the order found, the script first.
     """
@@ -229,8 +232,12 @@ def snapshot_sources(script_path, run_path) -> list[Path]:
     copied = []
     for module in local_modules(script):
         destination = target / module.relative_to(script.parent)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(module, destination)
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(module, destination)
+        except OSError as exc:
+            logger.warning("Cannot copy %s into the source snapshot of %s: %s", module, run_path, exc)
+            continue
         copied.append(destination)
     return copied
 

@@ -453,3 +453,15 @@ def test_snapshot_sources_notebook(tmp_path):
     copied = snapshot_sources(notebook, tmp_path / "run")
 
     assert [path.name for path in copied] == ["nb.ipynb", "helpers.py", "plots.py"]
+
+
+def test_snapshot_sources_copy_failure_is_logged(tmp_path, caplog):
+    module = write(tmp_path, "pkg/__init__.py", "X = 1\n")
+    script = write(tmp_path, "train.py", "import pkg\n")
+    write(tmp_path, "run/sources/pkg", "a file where the package folder should go\n")
+
+    with caplog.at_level(logging.WARNING, logger="cascade_core.reruns"):
+        copied = snapshot_sources(script, tmp_path / "run")
+
+    assert [path.name for path in copied] == ["train.py"]
+    assert f"Cannot copy {module} into the source snapshot" in caplog.text
