@@ -327,7 +327,7 @@ def test_merge_base_ambiguous_key(tmp_path):
         merge_base(Base("base.yaml", {"x": 3}), {}, config)
 
 
-def test_config_file_json_written_by_a_run_is_a_base(tmp_path):
+def test_load_base_run_config_json(tmp_path):
     path = tmp_path / "cascade_config.json"
     path.write_text(json.dumps({"lr": 0.2, "image_size": [64, 64]}), encoding="utf-8")
     config = discover_text(tmp_path, CLASS_SCRIPT)
@@ -384,11 +384,11 @@ def test_cli_base_unknown_key(tmp_path, cascade_cli):
     (tmp_path / "train.py").write_text(CLI_SCRIPT, encoding="utf-8")
     (tmp_path / "base.toml").write_text("warmup = 500\n", encoding="utf-8")
 
-    refused = cascade_cli("run", "train.py", "--base", "base.toml", "-y")
+    rejected = cascade_cli("run", "train.py", "--base", "base.toml", "-y")
     forced = cascade_cli("run", "train.py", "--base", "base.toml", "-f", "-y")
 
-    assert refused.returncode == 1
-    assert refused.stderr == (
+    assert rejected.returncode == 1
+    assert rejected.stderr == (
         f"Error: Key 'warmup' in {tmp_path / 'base.toml'} is not a field of train.py's config "
         "(fields: lr, size). Remove it from the file, or pass -f to add it to the run's config.\n"
     )

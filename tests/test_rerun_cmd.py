@@ -115,10 +115,10 @@ def test_rerun_cmd_removed_key(work):
     first_id = run_folders(work)[0].name
     (work / "train.py").write_text(TRAIN.replace("    labels = {1, 2}\n", ""), encoding="utf-8")
 
-    refused = cascade("rerun", "last", "-y")
+    rejected = cascade("rerun", "last", "-y")
 
-    assert refused.returncode == 1
-    assert refused.stderr == (
+    assert rejected.returncode == 1
+    assert rejected.stderr == (
         f"Error: Key 'labels' recorded in run {first_id} is not a field of train.py's config "
         "(fields: lr, size). Pass -f to add it to the new run's config.\n"
     )
@@ -147,7 +147,8 @@ def test_rerun_cmd_exact(work):
 
     assert exact.stdout == "old 2\n"
     assert current.stdout == "new 2\n"
-    assert "--- " in current.stderr and "-NAME = 'old'\n+NAME = 'new'\n" in current.stderr
+    assert "--- " in current.stderr
+    assert "-NAME = 'old'\n+NAME = 'new'\n" in current.stderr
 
 
 def test_rerun_cmd_sweep(work):
@@ -184,21 +185,21 @@ def test_rerun_cmd_sweep(work):
 def test_rerun_cmd_errors(work, arguments, message):
     cascade("run", "train.py", "-y")
 
-    refused = cascade(*arguments, stdin="")
+    rejected = cascade(*arguments, stdin="")
 
-    assert refused.returncode == 1
-    assert refused.stderr.endswith(message.format(runs=work / ".cascade" / "runs"))
-    assert "Traceback" not in refused.stderr
+    assert rejected.returncode == 1
+    assert rejected.stderr.endswith(message.format(runs=work / ".cascade" / "runs"))
+    assert "Traceback" not in rejected.stderr
     assert len(run_folders(work)) == 1
 
 
 def test_rerun_cmd_unknown_override(work):
     cascade("run", "train.py", "-y")
 
-    refused = cascade("rerun", "last", "--lrr", "0.1", "-y")
+    rejected = cascade("rerun", "last", "--lrr", "0.1", "-y")
 
-    assert refused.returncode == 1
-    assert refused.stderr == "Error: --lrr is not a field of train.py; did you mean --lr? Fields: lr, size, labels\n"
+    assert rejected.returncode == 1
+    assert rejected.stderr == "Error: --lrr is not a field of train.py; did you mean --lr? Fields: lr, size, labels\n"
     assert len(run_folders(work)) == 1
 
 
