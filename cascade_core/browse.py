@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cascade_core import store
-from cascade_core.errors import InvalidAgeError, InvalidRunFilterError, RunInProgressError
+from cascade_core.errors import InvalidAgeError, InvalidRunFilterError, RunInProgressError, RunNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -140,19 +140,34 @@ def find_runs(root=None, status=None, script=None, name=None, tag=(), last=None)
     Raises:
         InvalidRunFilterError: If `status` is unknown or `last` is negative.
     """
-    from cascade_core.run import Run
-
     tags = (tag,) if isinstance(tag, str) else tuple(tag or ())
     run_filter = RunFilter(status, script, name, tags)
     _check_filter(run_filter, last)
 
     store_path = store.find_root(root, create=False)
     folders = store.run_folders(store_path)
-    if run_filter.is_empty():
-        selected = folders[-last:] if last else folders
-    else:
-        selected = _filtered_folders(store_path, folders, run_filter, last)
-    return RunList(Run.load(folder) for folder in selected)
+    if not run_filter.is_empty():
+        folders = _filtered_folders(store_path, folders, run_filter, last)
+    return RunList(_load_newest(folders, last))
+
+
+def _load_newest(folders: list[Path], last) -> list:
+    """Load the newest `last` runs (all without `last`), oldest first.
+
+    A folder without readable metadata is skipped: a run being created right
+    now has none yet.
+    """
+    from cascade_core.run import Run
+
+    loaded = []
+    for folder in reversed(folders):
+        if last and len(loaded) == last:
+            break
+        try:
+            loaded.append(Run.load(folder))
+        except RunNotFoundError:
+            logger.debug("Skipped %s: no readable %s", folder, store.META_FILE)
+    return loaded[::-1]
 
 
 runs = find_runs
@@ -173,7 +188,8 @@ def _filtered_folders(store_path: Path, folders: list[Path], run_filter: RunFilt
     for folder in reversed(folders):
         if last and len(selected) == last:
             break
-        if run_filter.matches(index.summary(folder)):
+        summary = index.summary(folder)
+        if summary is not None and run_filter.matches(summary):
             selected.append(folder)
     index.save()
     return selected[::-1]
@@ -217,19 +233,25 @@ class RunIndex:
         index.changed = len(index.entries) != len(entries)
         return index
 
-    def summary(self, folder: Path) -> dict:
-        """Return the run's status, script, name and tags, from the cache when it is fresh."""
+    def summary(self, folder: Path) -> dict | None:
+        """Return the run's status, script, name and tags, from the cache when it is fresh.
+
+        Returns None for a folder without readable metadata.
+        """
         meta_path = folder / store.META_FILE
         try:
             mtime = meta_path.stat().st_mtime_ns
         except OSError:
-            return _summarize({})
+            return None
 
         cached = self.entries.get(folder.name)
         if cached is not None and cached.get("mtime_ns") == mtime:
             return cached
 
-        summary = _summarize(store.read_json(meta_path, {}) or {})
+        meta = store.read_json(meta_path)
+        if not isinstance(meta, dict):
+            return None
+        summary = _summarize(meta)
         if summary["status"] in FINAL_STATUSES:
             self.entries[folder.name] = {**summary, "mtime_ns": mtime}
             self.changed = True
@@ -249,7 +271,7 @@ class RunIndex:
 def _summarize(meta: dict) -> dict:
     tags = meta.get("tags")
     return {
-        "status": store.effective_status(meta) if meta else "lost",
+        "status": store.effective_status(meta),
         "script": meta.get("script"),
         "name": meta.get("name"),
         "tags": list(tags) if isinstance(tags, (list, tuple)) else [],

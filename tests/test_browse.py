@@ -126,6 +126,18 @@ def test_find_runs_is_the_package_runs(three_runs, root):
     assert [run.id for run in listed] == [three_runs[1].id]
 
 
+def test_find_runs_skips_folder_without_metadata(three_runs, root):
+    (root / "runs" / "29991231-235959-999-0000").mkdir()
+    (root / "runs" / "29991231-235959-999-0001").mkdir()
+    (root / "runs" / "29991231-235959-999-0001" / store.META_FILE).write_text("{partial", encoding="utf-8")
+
+    newest = browse.find_runs(root=root, last=2)
+    failed = browse.find_runs(root=root, status="failed")
+
+    assert [run.id for run in newest] == [three_runs[1].id, three_runs[2].id]
+    assert [run.id for run in failed] == [three_runs[1].id]
+
+
 def test_find_runs_empty_store(tmp_path):
     assert browse.find_runs(root=tmp_path / "none") == []
 
