@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import pytest
 
 from cascade_ext.streaming import CellOutput, collapse_carriage_returns
 from case_scripts import write_case_scripts
-from kernel_helpers import NotebookKernel, write_scripts
+from kernel_helpers import NotebookKernel, process_gone, wait_until, write_scripts
 
 
 @pytest.mark.parametrize(
@@ -257,3 +258,34 @@ def test_streaming_discard_drops_later_chunks():
         output.stdout("dropped\n")
 
     assert output._queue.qsize() == 0
+
+
+@pytest.mark.kernel
+def test_streaming_run_stopped_at_kernel_shutdown(tmp_path):
+    write_case_scripts(tmp_path, "spawner.py")
+    kernel = NotebookKernel(tmp_path, setup="%load_ext cascade_ext")
+    kernel.start()
+    client = kernel.client.km.blocking_client()
+    client.start_channels()
+    try:
+        client.execute("%cascade_run spawner.py")
+        child_pid = _wait_for_child_pid(client)
+    finally:
+        client.stop_channels()
+    kernel.stop()
+
+    (folder,) = kernel.run_folders()
+    meta = json.loads((folder / "cascade_run_meta.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert wait_until(lambda: process_gone(meta["pid"]), timeout=5)
+    assert wait_until(lambda: process_gone(child_pid), timeout=5)
+
+
+def _wait_for_child_pid(client, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = client.get_iopub_msg(timeout=timeout)
+        text = message["content"].get("text", "") if message["msg_type"] == "stream" else ""
+        if text.startswith("child "):
+            return int(text.split()[1])
+    raise AssertionError(f"the script printed no child pid within {timeout} s")
