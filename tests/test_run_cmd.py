@@ -307,3 +307,19 @@ def test_run_cmd_ctrl_c_in_terminal(work):
     while time.monotonic() < deadline and os.path.exists(f"/proc/{grandchild}"):
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{grandchild}")
+
+
+def test_run_cmd_closed_stdout_keeps_running(work):
+    (work / "many.py").write_text("for i in range(200_000):\n    print('line', i)\nprint('end')\n")
+    runner = subprocess.Popen([sys.executable, "-m", "cascade_core", "run", "many.py", "-y"], cwd=work,
+                              env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    assert runner.stdout.readline() == b"line 0\n"
+    runner.stdout.close()
+    stderr = runner.stderr.read().decode()
+    runner.wait(120)
+
+    assert runner.returncode == 0
+    assert "Traceback" not in stderr
+    (folder,) = folders(work / ".cascade")
+    assert (folder / "logs" / "cascade_run.log").read_text().splitlines()[-1] == "end"

@@ -192,8 +192,10 @@ def run_in_console(plan, **options) -> int:
         handle = launch(plan, on_stdout=_writer(sys.stdout, announced), on_stderr=_writer(sys.stderr, announced),
                         interactive=_stdin_is_terminal(), **options)
         stop.attach(handle)
-        _stderr_echo(f"Run {handle.id} started: {handle.path}")
-        announced.set()
+        try:
+            _stderr_echo(f"Run {handle.id} started: {handle.path}")
+        finally:
+            announced.set()
         handle.wait()
 
     _report_end(handle)
@@ -230,21 +232,35 @@ def _report_end(handle) -> None:
 
 
 def _writer(stream, ready: threading.Event):
-    """Return a callback that writes text to `stream` at once, replacing what its encoding cannot show."""
+    """Return a callback that writes text to `stream` at once, replacing what its encoding cannot show.
+
+    Once the stream is closed (`cascade run ... | head`), later output is
+    dropped from the screen; the run goes on and the log keeps everything.
+    """
     encoding = getattr(stream, "encoding", None) or "utf-8"
     binary = getattr(stream, "buffer", None)
+    closed = []
 
     def write(text: str) -> None:
         ready.wait()
-        if binary is None:
-            stream.write(text)
-            stream.flush()
+        if closed:
             return
-        stream.flush()
-        binary.write(text.encode(encoding, errors="replace"))
-        binary.flush()
+        try:
+            _write_now(stream, binary, text.encode(encoding, errors="replace") if binary else text)
+        except (BrokenPipeError, ValueError):
+            closed.append(True)
 
     return write
+
+
+def _write_now(stream, binary, data) -> None:
+    if binary is None:
+        stream.write(data)
+        stream.flush()
+        return
+    stream.flush()
+    binary.write(data)
+    binary.flush()
 
 
 def _stdin_is_terminal() -> bool:
