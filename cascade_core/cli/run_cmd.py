@@ -10,6 +10,7 @@ exactly what the script prints.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -249,8 +250,19 @@ def _writer(stream, ready: threading.Event):
             _write_now(stream, binary, text.encode(encoding, errors="replace") if binary else text)
         except (BrokenPipeError, ValueError):
             closed.append(True)
+            _discard_stream(stream)
 
     return write
+
+
+def _discard_stream(stream) -> None:
+    """Point a closed stream's file descriptor at /dev/null, so flushing it at exit does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _write_now(stream, binary, data) -> None:
