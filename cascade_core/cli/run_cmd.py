@@ -156,13 +156,16 @@ def print_config(plan) -> None:
     defaults = plan.config.defaults() if plan.config is not None else {}
     width = max(len(key) for key in plan.values)
     echo(f"Config of {plan.script_as_given}:")
+    marked = False
     for key, value in plan.values.items():
-        if key in plan.overrides:
+        # A key without a default was added with -f from a base.
+        if key in plan.overrides or key not in defaults:
             default = f"   (default: {defaults[key]!r})" if key in defaults else "   (added)"
             echo(f"  * {key:<{width}} = {value!r}{default}")
+            marked = True
         else:
             echo(f"    {key:<{width}} = {value!r}")
-    if plan.overrides:
+    if marked:
         echo("  (* overridden)")
 
 
