@@ -394,6 +394,9 @@ def test_cli_base_unknown_key(tmp_path, cascade_cli):
     )
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout == "0.1 (2, 2) 500\n"
+    assert forced.stderr.startswith(
+        "Config of train.py:\n    lr     = 0.1\n    size   = (2, 2)\n  * warmup = 500   (added)\n  (* overridden)\n"
+    )
     [folder] = run_folders(tmp_path)
     assert restore_values(folder)["config"] == {"lr": 0.1, "size": (2, 2), "warmup": 500}
 
