@@ -211,9 +211,14 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
     """Stop what is left of a run's session after its child exited, then reap it.
 
     Members still running get SIGTERM, then SIGKILL after `grace` seconds.
+    Without /proc (macOS), the child's process group stands for the session.
     """
     if not IS_POSIX:
         return
+    if not IS_LINUX:
+        _clear_group(session, grace)
+        return
+
     live = _live_members(session)
     if live:
         logger.info("Stopping %d leftover process(es) of the run: %s", len(live), live)
@@ -223,12 +228,28 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
         for pid in _live_members(session):
             _kill(pid, signal.SIGKILL)
         _wait_members_gone(session, grace)
-    if not IS_LINUX:
-        try:
-            os.killpg(session, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     reap_orphans(session)
+
+
+def _clear_group(group: int, grace: float) -> None:
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_exists(group):
+            time.sleep(0.05)
+
+
+def _group_exists(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _live_members(session: int) -> list[int]:

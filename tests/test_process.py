@@ -156,3 +156,13 @@ def test_signal_run_reaches_group_once():
 
     assert child.stdout.readline() == b"1\n"
     child.wait(30)
+
+
+def test_clear_group_stops_group_without_proc():
+    child = launch(SPAWN_GRANDCHILD.replace("time.sleep(600)\n", ""))
+    grandchild = int(child.stdout.readline())
+    child.wait(30)
+
+    process._clear_group(child.pid, 0.5)
+
+    assert wait_gone(grandchild)
