@@ -383,7 +383,20 @@ def _config_for(target: str, rerun: bool, rest):
     if not rerun:
         return discover(target)
     root = _option_value(rest, "--root")
-    return discover(load_run(target, root).script)
+    run = load_run(target, root)
+    return discover(_recorded_script(run))
+
+
+def _recorded_script(run):
+    """Return the run's script, or its saved copy when the script is gone (what --exact runs)."""
+    from cascade_core import store
+
+    if run.script is not None and run.script.is_file():
+        return run.script
+    for name in (store.SCRIPT_FILE, store.NOTEBOOK_FILE):
+        if (run.path / name).is_file():
+            return run.path / name
+    return run.script
 
 
 def _option_value(tokens, name):

@@ -360,6 +360,16 @@ def test_magics_rerun_exact_runs_saved_source(kernel, workdir):
     assert result.value() == {"WIDTH": 2}
 
 
+def test_magics_rerun_exact_after_script_deleted(kernel, workdir):
+    (workdir / "gone.py").write_text("DEPTH = 1\nprint('depth', DEPTH)\n")
+    kernel.run("%cascade_run gone.py --DEPTH 2")
+    (workdir / "gone.py").unlink()
+    result = kernel.run("r = %cascade_rerun last --exact --DEPTH 3\nr.config")
+
+    assert result.stdout.endswith("depth 3\n")
+    assert result.value() == {"DEPTH": 3}
+
+
 def test_magics_rerun_unknown_ref(kernel):
     result = kernel.run("%cascade_rerun nosuchrun")
 
