@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from case_scripts import write_case_scripts, write_project
 
+# Case scripts that tests/case_scripts.py does not have.
 SCRIPTS = {
     "code.py": """\
         RUN_CODE = "A7"
@@ -36,50 +37,6 @@ SCRIPTS = {
         HIDDEN = [64, 64]
         TAG = "base"
         print(repr(HIDDEN), repr(TAG))
-    """,
-    "say.py": """\
-        PROMPT = "hi"
-        print(repr(PROMPT))
-    """,
-    "slow.py": """\
-        import time
-
-        for i in range(3):
-            print(f"epoch {i}")
-            time.sleep(1)
-        print()
-        print("    indented note")
-        print("x" * 100_000)
-        print("end")
-    """,
-    "bar.py": """\
-        import sys
-        import time
-
-        for i in range(1, 51):
-            sys.stderr.write(f"\\rstep {i}/50")
-            sys.stderr.flush()
-            time.sleep(0.02)
-        sys.stderr.write("\\n")
-        print("done")
-    """,
-    "bytes_out.py": """\
-        import sys
-
-        print("start", flush=True)
-        sys.stdout.buffer.write(b"acc\\x970.91\\n")
-        sys.stdout.buffer.flush()
-        print("точность ✓ 0.93")
-        print("end")
-    """,
-    "spawner.py": """\
-        import subprocess
-        import sys
-        import time
-
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        print("child", child.pid, flush=True)
-        time.sleep(600)
     """,
     "boom.py": """\
         # Toy trainer used to check traceback locations.
@@ -105,24 +62,13 @@ SCRIPTS = {
     """,
 }
 
-TRAIN = """\
-    import sys
-    from pathlib import Path
-
-    from helpers import double
-
-    K = 3
-    here = Path(__file__).resolve().parent
-    base = int((here / "data.txt").read_text())
-    print(double(K) + base, here.name, Path(sys.argv[0]).name)
-"""
 
 
 @pytest.fixture
-def work(tmp_path, monkeypatch):
+def work(tmp_path):
     for name, text in SCRIPTS.items():
         (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return tmp_path
+    return write_case_scripts(tmp_path, "say.py", "slow.py", "bar.py", "bytes_out.py", "spawner.py")
 
 
 def user_env(**extra) -> dict:
@@ -304,19 +250,10 @@ def test_cases_c12_interrupt_stops_tree(work, signum):
 # C13: another directory and odd characters in the path ----------------------------
 
 
-def make_proj(parent: Path) -> Path:
-    proj = parent / "proj"
-    proj.mkdir(parents=True)
-    (proj / "helpers.py").write_text("def double(x): return 2 * x\n")
-    (proj / "data.txt").write_text("7\n")
-    (proj / "train.py").write_text(textwrap.dedent(TRAIN))
-    return proj
-
-
 @pytest.mark.parametrize("folder", [pytest.param("plain", id="plain"), pytest.param('odd "q" \\Users', id="odd-path")])
 def test_cases_c13_other_directory(tmp_path, folder):
     parent = tmp_path / folder
-    make_proj(parent)
+    write_project(parent)
 
     result = cascade_run(parent, "proj/train.py", "--K", "5", "-y")
 
@@ -325,7 +262,7 @@ def test_cases_c13_other_directory(tmp_path, folder):
 
 
 def test_cases_c13_absolute_path_from_elsewhere(tmp_path):
-    proj = make_proj(tmp_path / 'odd "q" \\Users')
+    proj = write_project(tmp_path / 'odd "q" \\Users')
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
 
