@@ -320,19 +320,19 @@ def parse_line(line: str, parser, rerun: bool = False):
             cannot be read, or an option or override key is unknown.
     """
     options_table = run_option_arity()
+    placeholder = "REF" if rerun else "SCRIPT"
     tokens = _split(line)
-    leading, target, rest = _take_target(tokens, options_table)
+    leading, target, rest = _take_target(tokens, options_table, placeholder)
     if any(token in HELP_OPTIONS for token in leading):
         print(parser.format_help())
         return None
     if target is None:
-        placeholder = "REF" if rerun else "SCRIPT"
         magic = parser.prog.lstrip("%")
         raise UsageError(f"Missing {placeholder}: write %{magic} {placeholder} [OVERRIDES] [OPTIONS]; "
                          f"%{magic}? lists the options.")
 
     with _usage_errors():
-        config = _config_for(target, rerun, rest)
+        config = _config_for(target, rerun, [*leading, *rest])
         from cascade_core.overrides import split_arguments
 
         split = split_arguments(rest, config, options_table)
@@ -363,7 +363,7 @@ def _split(line: str) -> list[str]:
         raise UsageError(f"Cannot split the magic line {line!r}: {exc}. Check its quotes.") from None
 
 
-def _take_target(tokens: list[str], options_table: dict):
+def _take_target(tokens: list[str], options_table: dict, placeholder: str):
     """Find the first token that is not a run option or an option's value."""
     index = 0
     while index < len(tokens):
@@ -372,17 +372,17 @@ def _take_target(tokens: list[str], options_table: dict):
             return tokens[:index], token, tokens[index + 1:]
         name, has_value = token.partition("=")[::2]
         if name not in options_table:
-            raise UsageError(f"Unknown option {token!r} before SCRIPT. Options: {', '.join(options_table)}.")
+            raise UsageError(f"Unknown option {token!r} before {placeholder}. Options: {', '.join(options_table)}.")
         index += 2 if options_table[name] and not has_value else 1
     return tokens, None, []
 
 
-def _config_for(target: str, rerun: bool, rest):
+def _config_for(target: str, rerun: bool, option_tokens):
     from cascade_core.discovery import discover
 
     if not rerun:
         return discover(target)
-    root = _option_value(rest, "--root")
+    root = _option_value(option_tokens, "--root")
     run = load_run(target, root)
     return discover(_recorded_script(run))
 

@@ -176,6 +176,10 @@ def test_magics_run_root_and_chdir_options(kernel, workdir):
     assert result.stdout == "True\n"
     assert result.value() == str(other_store / "runs")
 
+    rerun = kernel.run(f"r = %cascade_rerun --root {other_store} last --chdir\nstr(r.path.parent)")
+    assert rerun.stdout == "True\n"
+    assert rerun.value() == str(other_store / "runs")
+
 
 def test_magics_run_notebook(kernel, workdir):
     import nbformat
