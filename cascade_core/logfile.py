@@ -182,10 +182,11 @@ class LineAssembler:
         """Process a chunk of decoded text; complete lines are written at once."""
         if not text:
             return
-        if self._escape_state == _TEXT and not self._carriage_return and _SPECIAL.search(text) is None:
+        plain_state = self._escape_state == _TEXT and not self._carriage_return
+        if plain_state and _SPECIAL.search(text) is None:
             self._line.append(text)
             return
-        if self._escape_state == _TEXT and not self._carriage_return and "\r" not in text and "\b" not in text and _ESC not in text:
+        if plain_state and "\r" not in text and "\b" not in text and _ESC not in text:
             self._feed_plain(text)
             return
         self._feed_special(text)
