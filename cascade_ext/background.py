@@ -28,8 +28,15 @@ _running_lock = threading.Lock()
 _views: dict = {}
 
 
-def start_in_background(launch):
-    """Start a run with `launch(on_stdout=..., on_stderr=...)`, show its widget, return the Run."""
+def start_in_background(launch, widget: bool = True):
+    """Start a run with `launch(on_stdout=..., on_stderr=...)`, show its widget, return the Run.
+
+    Without `widget` (a terminal IPython, which cannot show one) the output
+    goes to the run's log only, and one line says where.
+    """
+    if not widget:
+        return _start_without_widget(launch)
+
     from IPython.display import display
 
     view = RunView()
@@ -40,6 +47,21 @@ def start_in_background(launch):
     display(view.widget)
     logger.info("Run %s started in the background: %s", run.id, run.script)
     return run
+
+
+def _start_without_widget(launch):
+    run = launch()
+    _track(run)
+    threading.Thread(target=_untrack_when_done, args=(run,), name=f"cascade-bg-{run.id}", daemon=True).start()
+    print(f"Run {run.id} started in the background; its output goes to {run.path / 'logs' / 'cascade_run.log'}. "
+          f"Use .wait() to wait for it and .stop() to stop it.")
+    logger.info("Run %s started in the background: %s", run.id, run.script)
+    return run
+
+
+def _untrack_when_done(run) -> None:
+    run.wait()
+    _untrack(run)
 
 
 def view_of(run) -> RunView | None:

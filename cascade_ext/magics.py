@@ -267,7 +267,7 @@ class CascadeMagics(Magics):
             if options.bg:
                 from cascade_ext import background
 
-                return background.start_in_background(launch)
+                return background.start_in_background(launch, widget=_in_kernel(self.shell))
             run = streaming.run_in_cell(launch, self._cell_output(options))
 
         if run.returncode != 0 and not options.no_raise:

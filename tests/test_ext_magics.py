@@ -411,6 +411,8 @@ def test_magics_runs_plain_text_in_terminal(workdir):
         "%cascade_diff last last\n"
         "%cascade_show last\n"
         "%cascade_run boom.py\n"
+        "r = %cascade_run say.py --PROMPT background --bg\n"
+        "r.wait(), r.log_text()\n"
         "exit\n"
     )
     completed = subprocess.run(
@@ -425,6 +427,9 @@ def test_magics_runs_plain_text_in_terminal(workdir):
     assert "  config:     PROMPT='term'*   (* overridden)" in completed.stdout
     assert "ZeroDivisionError: float division by zero\nboom.py failed with exit status 1. Run folder: " in completed.stdout
     assert "cascade_ext" not in completed.stdout + completed.stderr
+    assert re.search(r"Run \S+ started in the background; its output goes to \S+cascade_run\.log\.", completed.stdout)
+    assert "(0, \"'background'\\n\")" in completed.stdout
+    assert "VBox" not in completed.stdout
 
 
 def test_magics_panel_shows_widget(kernel):
