@@ -33,7 +33,7 @@ def test_quickstart_runs_without_errors(executed):
 def test_quickstart_records_runs_and_model(executed):
     folder, _, _ = executed
 
-    assert len(list((folder / ".cascade" / "runs").iterdir())) == 5
+    assert len(list((folder / ".cascade" / "runs").iterdir())) == 6
     files = sorted(path.name for path in (folder / "artifacts" / "models" / "digits" / "00000" / "files").iterdir())
     assert files == ["cascade_config.json", "cascade_run.log"]
 
@@ -45,6 +45,14 @@ def test_quickstart_streams_training_output(executed):
     text = "".join(out.text for out in run_cell.outputs if out.output_type == "stream")
     assert text.splitlines()[0].startswith("epoch   1/5  loss ")
     assert len(text.splitlines()) == 5
+
+
+def test_quickstart_failed_run_returned(executed):
+    _, _, cells = executed
+    failed_cell = next(cell for cell in cells if "--no-raise" in cell.source)
+
+    result = failed_cell.outputs[-1].data["text/plain"]
+    assert result == "('failed', 1, 'ValueError: range() arg 3 must not be zero')"
 
 
 def test_quickstart_saved_notebook_small(executed):
