@@ -187,6 +187,8 @@ class NotebookKernel:
         """Shut the kernel down gracefully (its atexit handlers run)."""
         if self.client is None:
             return
+        # NOTE: nbclient (0.10) has no public call that shuts down a kernel it
+        # started outside `execute()`; this is the one `execute()` uses.
         self.client._cleanup_kernel()
         self.client = None
 
