@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-BENCH_DIR = Path(__file__).resolve().parent
 PYTHON = sys.executable
 
 UNSET_VARIABLES = ("PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "CASCADE_ROOT", "CASCADE_RUN_DIR", "CASCADE_RUN_ID")

@@ -1,9 +1,9 @@
 """The tools users would pick instead, set up for a side-by-side measure.
 
-- cascade-ml 0.18.0, installed into a virtual environment of its own under
-  the cache folder (once; later runs reuse it). Its `cascade run SCRIPT -y
-  [--log]` is its console script; it runs the script with `python -u` and
-  echoes the merged output line by line.
+- cascade-ml 0.18.0, installed on first use into a virtual environment of
+  its own under the cache folder, which later runs reuse. Its command is
+  the console script `cascade run SCRIPT -y [--log]`, which runs the script
+  with `python -u` and echoes the merged output line by line.
 - Hydra (hydra-core, in the `bench` extra): a `@hydra.main` app with the same
   two config values. Hydra writes a run folder with the composed config and a
   log of the app's `logging` records; stdout is not captured.

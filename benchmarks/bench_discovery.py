@@ -58,7 +58,7 @@ class Block{n}:
 
 
 def generate(lines: int) -> str:
-    """Return a script of about `lines` lines: imports, globals, a 200-field config class, then filler code."""
+    """Return a script of exactly `lines` lines: imports, globals, a 200-field config class, then filler code."""
     header = ["from typing import Literal", "", "from cascade_core import Config", ""]
     header += [f"BASE_{n} = {n}.5" for n in range(25)]
     header += ["", "", "class TrainConfig(Config):", '    """Settings of the generated training run."""']

@@ -120,7 +120,7 @@ def _poll_peak(runner: subprocess.Popen, peaks: list[int]) -> None:
 
 
 def _check_log(root: Path, kind: str, megabytes: int) -> None:
-    """Check that the log holds what a terminal would finally show, by size (the file may be a gigabyte)."""
+    """Check by size that the log contains what a terminal would finally show (the file may be a gigabyte)."""
     log = next(root.glob("runs/*/logs/cascade_run.log"))
     expected = {"lines": megabytes * 10_486 * 100, "redraw": 100, "one-line": megabytes * 1_048_600 + 1}[kind]
     size = log.stat().st_size

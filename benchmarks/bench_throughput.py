@@ -9,7 +9,7 @@ Every side writes its stdout to a file (`> file`). Ratios printed:
   PYTHONUNBUFFERED=1 so output is live, so the fair baseline is unbuffered
   Python writing to the same kind of file;
 - the same run against block-buffered `python print.py > file`, what a
-  redirect costs when nobody needs the output live;
+  redirect costs when the output is not needed live;
 - cascade-ml 0.18.0's `cascade run print.py -y --log > file`, against
   unbuffered Python of its own venv;
 - a Hydra app printing the same lines, `PYTHONUNBUFFERED=1 python app.py > file`
