@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from cascade_ext.streaming import _TailLines
+from cascade_ext.streaming import OutputTail
 
 logger = logging.getLogger(__name__)
 
@@ -81,23 +81,10 @@ class RunView:
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
         self.widget = widgets.VBox([widgets.HBox([self.header, self.stop_button]), self.output])
         self.run = None
-        self._tail = _TailLines(lines, MAX_LINE_CHARS)
-        self._lock = threading.Lock()
-        self._changed = False
+        self.tail = OutputTail(lines, MAX_LINE_CHARS)
+        self.stdout = self.tail.stdout
+        self.stderr = self.tail.stderr
         self._started = time.monotonic()
-
-    def stdout(self, text: str) -> None:
-        """Take a chunk of the child's stdout (called from a reader thread)."""
-        self._feed("stdout", text)
-
-    def stderr(self, text: str) -> None:
-        """Take a chunk of the child's stderr (called from a reader thread)."""
-        self._feed("stderr", text)
-
-    def _feed(self, stream: str, text: str) -> None:
-        with self._lock:
-            self._tail.feed(stream, text)
-            self._changed = True
 
     def attach(self, run) -> None:
         """Bind the widget to its run and start refreshing it."""
@@ -124,11 +111,9 @@ class RunView:
             self.stop_button.disabled = True
             self.stop_button.description = "Stop"
 
-        with self._lock:
-            if not self._changed:
-                return
-            text = "\n".join(self._tail.render())
-            self._changed = False
+        text = self.tail.take_output()
+        if text is None:
+            return
         # Replacing the whole output list keeps the widget's state bounded,
         # where appending each chunk would grow it with the run's output.
         self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": text},)

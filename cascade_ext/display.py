@@ -7,7 +7,6 @@ shows the HTML in a notebook and the plain text in a terminal IPython.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping, Sequence
 
 TRACEBACK_START = "Traceback (most recent call last):"
@@ -25,16 +24,10 @@ def format_value(value) -> str:
 
 
 def format_duration(seconds) -> str:
-    """Format a duration in seconds as `4.2 s`, `3 min 05 s` or `2 h 03 min`."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """Format a duration as `cascade runs` does (`4.2s`, `3m05s`, `2h07m`); empty when unknown."""
+    from cascade_core.cli.runs_cmd import format_duration as format_for_cli
+
+    return format_for_cli(seconds)
 
 
 def format_time(value) -> str:

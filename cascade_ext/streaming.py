@@ -101,6 +101,40 @@ class _TailLines:
         return line[: self.max_line_chars] + " [...]"
 
 
+class OutputTail:
+    """The latest output lines of one run, fed by its reader threads, for widgets.
+
+    `stdout` and `stderr` take decoded chunks from any thread; `take_output`
+    returns the lines when they changed since its last call.
+    """
+
+    def __init__(self, lines: int, max_line_chars: int = MAX_LINE_CHARS):
+        self._tail = _TailLines(lines, max_line_chars)
+        self._lock = threading.Lock()
+        self._changed = False
+
+    def stdout(self, text: str) -> None:
+        """Take a chunk of the run's stdout (called from a reader thread)."""
+        self._feed("stdout", text)
+
+    def stderr(self, text: str) -> None:
+        """Take a chunk of the run's stderr (called from a reader thread)."""
+        self._feed("stderr", text)
+
+    def take_output(self) -> str | None:
+        """Return the latest lines joined by newlines if they changed since the last call, else None."""
+        with self._lock:
+            if not self._changed:
+                return None
+            self._changed = False
+            return "\n".join(self._tail.render())
+
+    def _feed(self, stream: str, text: str) -> None:
+        with self._lock:
+            self._tail.feed(stream, text)
+            self._changed = True
+
+
 class CellOutput:
     """A run's output written into the current cell: streams first, then a live tail.
 

@@ -57,9 +57,9 @@ def test_display_format_value(value, expected):
     ("seconds", "expected"),
     [
         pytest.param(None, "", id="unknown"),
-        pytest.param(4.24, "4.2 s", id="seconds"),
-        pytest.param(185, "3 min 05 s", id="minutes"),
-        pytest.param(7380, "2 h 03 min", id="hours"),
+        pytest.param(4.24, "4.2s", id="seconds"),
+        pytest.param(185, "3m05s", id="minutes"),
+        pytest.param(7380, "2h03m", id="hours"),
     ],
 )
 def test_display_format_duration(seconds, expected):

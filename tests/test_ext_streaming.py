@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cascade_ext.streaming import CellOutput, collapse_carriage_returns
+from cascade_ext.streaming import CellOutput, OutputTail, collapse_carriage_returns
 from case_scripts import write_case_scripts
 from kernel_helpers import NotebookKernel, process_gone, wait_until, write_scripts
 
@@ -248,6 +248,21 @@ def test_streaming_config_max_output_lines(kernel):
 
     assert len(result.stdout.splitlines()) == 5
 
+
+
+def test_streaming_output_tail_from_threads():
+    tail = OutputTail(lines=3, max_line_chars=20)
+    writers = [threading.Thread(target=lambda i=i: tail.stdout(f"line {i}\n")) for i in range(10)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    tail.stderr("\rhalf\rdone")
+
+    shown = tail.take_output().splitlines()
+    assert len(shown) == 4
+    assert shown[-1] == "done"
+    assert tail.take_output() is None
 
 
 def test_streaming_discard_drops_later_chunks():
