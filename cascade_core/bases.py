@@ -10,7 +10,6 @@ top. A base key that the script does not define is an error unless `-f`
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import logging
 import re
@@ -240,6 +239,8 @@ def _flatten_classes(values: dict, config) -> dict:
 
 
 def _unknown_base_key(base: Base, config, key: str, value: object) -> UnknownBaseKeyError:
+    import difflib
+
     names = [item.key for item in config.fields]
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""

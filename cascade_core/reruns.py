@@ -13,7 +13,6 @@ it imported, copied into the run folder's `sources/` when the run started
 from __future__ import annotations
 
 import ast
-import difflib
 import json
 import logging
 import shutil
@@ -158,6 +157,8 @@ def _file_diff(run, saved: Path, current: Path) -> str:
     now = _read_source(current)
     if before is None or before == now:
         return ""
+
+    import difflib
 
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),

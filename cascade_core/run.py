@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import platform
 import signal
-import socket
 import sys
 import threading
 import time
@@ -416,7 +416,7 @@ class Run:
             "duration": None,
             "exit_code": None,
             "pid": None,
-            "host": socket.gethostname(),
+            "host": platform.node(),
             "python": sys.version.split()[0],
             "python_executable": sys.executable,
             "base": plan.base,

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
-import socket
+import platform
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -94,7 +93,7 @@ def new_run_id(now: float | None = None) -> str:
     now = time.time() if now is None else now
     stamp = datetime.fromtimestamp(now, timezone.utc)
     millis = int(now * 1000) % 1000
-    return f"{stamp:%Y%m%d-%H%M%S}-{millis:03d}-{random.getrandbits(16):04x}"
+    return f"{stamp:%Y%m%d-%H%M%S}-{millis:03d}-{os.urandom(2).hex()}"
 
 
 def create_run_folder(root: Path) -> tuple[str, Path]:
@@ -201,7 +200,7 @@ def runner_alive(meta: dict, now: float | None = None) -> bool:
     """
     runner = meta.get("runner_pid")
     # os.kill(pid, 0) would terminate the process on Windows: use the heartbeat there.
-    same_host = os.name == "posix" and meta.get("host") == socket.gethostname()
+    same_host = os.name == "posix" and meta.get("host") == platform.node()
     if same_host and isinstance(runner, int):
         if not _pid_alive(runner):
             return False
