@@ -32,7 +32,7 @@ def start_in_background(launch, widget: bool = True):
     """Start a run with `launch(on_stdout=..., on_stderr=...)`, show its widget, return the Run.
 
     Without `widget` (a terminal IPython, which cannot show one) the output
-    goes to the run's log only, and one line says where.
+    goes to the run's log only, and one printed line gives the log's path.
     """
     if not widget:
         return _start_without_widget(launch)

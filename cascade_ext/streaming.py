@@ -333,8 +333,8 @@ def run_in_cell(start_run, output: CellOutput):
         output.close(_log_path(run))
         raise RunInterrupted(run) from None
     except BaseException:
-        # The run goes on, writing only to its log: the reader threads must
-        # not wait on a queue that nobody drains any more.
+        # The run goes on and writes only to its log, so the reader threads
+        # must not wait on a queue that is no longer drained.
         output.discard()
         logger.exception("Writing the output of run %s into the cell failed", run.id)
         raise
