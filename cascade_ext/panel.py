@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 
-from cascade_core.errors import CascadeError, require
+from cascade_core.errors import CascadeError, UnknownKeyError, require
 from cascade_ext import widgets as fieldwidgets
 from cascade_ext.panel_sweep import SweepSection
 
@@ -167,7 +167,11 @@ class Panel:
 
         values = self.changed_values()
         row = self.new_row(values)
-        run = start(self.script, values, on_stdout=row.stdout, on_stderr=row.stderr, **self.run_options)
+        try:
+            run = start(self.script, values, on_stdout=row.stdout, on_stderr=row.stderr, **self.run_options)
+        except UnknownKeyError as exc:
+            hint = f"{exc}. The script changed since the panel was built: click Reload to read it again."
+            raise UnknownKeyError(hint, exc.key, exc.value) from exc
         self.add_run(row, run)
         self.show_message(f"Started run {run.id}.")
         return run

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from cascade_core.errors import UnknownKeyError
+from cascade_core.run import prepare
 
 from kernel_helpers import process_gone, wait_until
 from panel_cases import TRAIN_CFG, WAIT_FOR_OUTPUT, finish_last_run, panel_kernel, run_folder, run_json
@@ -49,6 +53,12 @@ def workdir(tmp_path_factory) -> Path:
 def kernel(workdir):
     with panel_kernel(workdir) as running:
         yield running
+
+
+def existing_runs(workdir: Path) -> set[Path]:
+    """Return the run folders in the store of a kernel started in `workdir`."""
+    folder = workdir / ".cascade" / "runs"
+    return set(folder.iterdir()) if folder.exists() else set()
 
 
 # Train config: decimal, integer, text and bool defaults -------------------------------
@@ -217,7 +227,7 @@ def test_panel_reload_reads_script_again(kernel, workdir):
 
 
 def test_panel_invalid_text_blocks_run(kernel, workdir):
-    runs_before = set((workdir / ".cascade" / "runs").iterdir())
+    runs_before = existing_runs(workdir)
     state = run_json(
         kernel,
         "t = %cascade_panel sleeper.py\n"
@@ -234,7 +244,7 @@ def test_panel_invalid_text_blocks_run(kernel, workdir):
         "Enter a value such as (224, 224).</span>"
     )
     assert runs == 0
-    assert set((workdir / ".cascade" / "runs").iterdir()) == runs_before
+    assert existing_runs(workdir) == runs_before
 
 
 def test_panel_missing_script_usage_error(kernel, workdir):
@@ -380,3 +390,25 @@ def test_panel_argparse_script_passes_arguments(kernel, workdir):
     assert widget_types == ["FloatLogSlider", "IntSlider", "Checkbox"]
     assert json.loads((run_folder(workdir, run_id) / "cascade_overrides.json").read_text()) == {"epochs": 4, "amp": True}
     assert output_html == "<pre style='margin:0'>0.01 4 True</pre>"
+
+
+def test_panel_run_refused_after_field_removed(kernel, workdir, monkeypatch):
+    script = workdir / "shrinking.py"
+    script.write_text("from cascade_core import Config\n\nclass C(Config):\n    a = 1\n    b = 2\n")
+    runs_before = existing_runs(workdir)
+    kernel.run("g = %cascade_panel shrinking.py\ng.controls[1].widget.value = 3")
+    script.write_text("from cascade_core import Config\n\nclass C(Config):\n    a = 1\n")
+
+    state = run_json(kernel, "g.run_button.click()", "print(json.dumps([g.message.value, len(g.runs)]))")
+
+    message, runs = state
+    monkeypatch.chdir(workdir)
+    with pytest.raises(UnknownKeyError) as unknown:
+        prepare("shrinking.py", {"b": 3})
+    reason = html.escape(str(unknown.value))
+    assert message == (
+        f"<span style='color:#c62828'>{reason}. "
+        "The script changed since the panel was built: click Reload to read it again.</span>"
+    )
+    assert runs == 0
+    assert existing_runs(workdir) == runs_before
