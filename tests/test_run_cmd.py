@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from process_helpers import process_gone, wait_for
+
 CODE = 'RUN_CODE = "A7"\nprint(repr(RUN_CODE))\n'
 
 
@@ -147,6 +149,44 @@ def test_run_cmd_sighup_interrupts(work):
     (folder,) = folders(work / ".cascade")
     assert meta(folder)["status"] == "interrupted"
     assert runner.returncode == 130
+
+
+# Runs `cascade run` in this process and sends it SIGTERM from inside
+# Run._begin, right after the child's pid is saved to the run's metadata and
+# before launch() has returned the handle.
+EARLY_SIGNAL_DRIVER = """
+import os, signal, sys
+from cascade_core.run import Run
+
+save_meta = Run._save_meta
+
+def save_then_signal(self):
+    save_meta(self)
+    if self._meta.get("pid") and not getattr(self, "signal_sent", False):
+        self.signal_sent = True
+        os.kill(os.getpid(), signal.SIGTERM)
+
+Run._save_meta = save_then_signal
+from cascade_core.cli import main
+sys.argv = ["cascade", "run", "wait.py", "-y"]
+main()
+"""
+
+
+def test_run_cmd_sigterm_before_handle_stops_run(work):
+    (work / "wait.py").write_text("import time\nprint('ready', flush=True)\ntime.sleep(30)\n")
+    (work / "driver.py").write_text(EARLY_SIGNAL_DRIVER)
+
+    result = subprocess.run([sys.executable, "driver.py"], cwd=work, env=user_env(), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=120)
+
+    # The child may still be starting Python when it gets SIGINT, and then it
+    # exits with 1 and a KeyboardInterrupt traceback instead of 130.
+    (folder,) = folders(work / ".cascade")
+    assert meta(folder)["status"] == "interrupted", result.stderr
+    assert result.returncode == meta(folder)["exit_code"]
+    assert result.returncode in (1, 130)
+    assert wait_for(lambda: process_gone(meta(folder)["pid"]), timeout=10)
 
 
 @pytest.mark.parametrize("how", ["option", "env"])
