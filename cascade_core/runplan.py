@@ -68,12 +68,16 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
     Raises:
         ScriptNotFoundError: If the script does not exist.
         OverrideError: If an override is invalid.
+        FieldNotAddableError: If `force` adds base keys to an argparse script
+            or a notebook, which have no config class or globals to add them to.
     """
     path = Path(script).expanduser().absolute()
     config = _discover(path)
     typed, passthrough = _typed_overrides(overrides, config)
     merged = _apply_base(base, typed, config, force, root)
     typed, extras = dict(merged.overrides), dict(merged.extras)
+    if extras:
+        _check_addable(path, config, extras)
 
     source = path.read_bytes()
     args: list[str] = []
@@ -128,6 +132,25 @@ def _apply_base(base, typed: dict, config, force: bool, root):
     from cascade_core.bases import apply_base
 
     return apply_base(base, typed, config, force=force, root=root)
+
+
+def _check_addable(path: Path, config, extras: dict) -> None:
+    """Raise for keys added with `force` where no field can be written into the source."""
+    from cascade_core.errors import FieldNotAddableError
+
+    key = next(iter(extras))
+    if config is not None and config.style == "argparse":
+        raise FieldNotAddableError(
+            f"Cannot add {key!r}: {path.name} reads its config with argparse, whose parser rejects options it "
+            "does not define. Add the option to the parser, or remove the key from the base.",
+            key,
+        )
+    if path.suffix == ".ipynb":
+        raise FieldNotAddableError(
+            f"Cannot add {key!r}: keys cannot be added to a notebook such as {path.name}. "
+            "Define the field in the notebook, or remove the key from the base.",
+            key,
+        )
 
 
 def _rewritten_source(config, typed: dict, extras: dict) -> bytes:

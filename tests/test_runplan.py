@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.errors import OverrideError, ScriptNotFoundError
+from cascade_core.errors import FieldNotAddableError, OverrideError, ScriptNotFoundError
 from cascade_core.runplan import prepare
 
 
@@ -87,5 +87,47 @@ def test_prepare_missing_script(work):
 def test_prepare_invalid_override(work):
     with pytest.raises(OverrideError, match="LR"):
         prepare(script(work, "lr.py", "LR = 0.1\n"), "--LR", "fast")
+
+    assert not (work / ".cascade").exists()
+
+
+ARGPARSE_SCRIPT = (
+    "import argparse\np = argparse.ArgumentParser()\np.add_argument('--lr', type=float, default=0.1)\n"
+    "print(p.parse_args())\n"
+)
+NOTEBOOK = (
+    '{"cells": [{"cell_type": "code", "execution_count": null, "id": "c1", "metadata": {}, "outputs": [],'
+    ' "source": "from cascade_core import Config\\nclass C(Config):\\n    lr = 0.1\\n"}],'
+    ' "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+)
+ARGPARSE_MESSAGE = (
+    r"Cannot add 'extra': ap\.py reads its config with argparse, whose parser rejects options it does not "
+    r"define\. Add the option to the parser, or remove the key from the base\."
+)
+NOTEBOOK_MESSAGE = (
+    r"Cannot add 'extra': keys cannot be added to a notebook such as nb\.ipynb\. "
+    r"Define the field in the notebook, or remove the key from the base\."
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "base", "overrides", "message"),
+    [
+        pytest.param("ap.py", ARGPARSE_SCRIPT, "extra: 5\n", (), ARGPARSE_MESSAGE, id="argparse"),
+        pytest.param("ap.py", ARGPARSE_SCRIPT, "extra: 5\n", ("--lr", "0.5"), ARGPARSE_MESSAGE,
+                     id="argparse-with-override"),
+        pytest.param("ap.py", ARGPARSE_SCRIPT, "lr: 0.3\nextra: 5\n", (), ARGPARSE_MESSAGE,
+                     id="argparse-with-base-value"),
+        pytest.param("nb.ipynb", NOTEBOOK, "extra: 5\n", (), NOTEBOOK_MESSAGE, id="notebook"),
+        pytest.param("nb.ipynb", NOTEBOOK, "extra: 5\n", ("--lr", "0.5"), NOTEBOOK_MESSAGE,
+                     id="notebook-with-override"),
+    ],
+)
+def test_prepare_added_key_not_addable(work, name, text, base, overrides, message):
+    path = script(work, name, text)
+    script(work, "base.yaml", base)
+
+    with pytest.raises(FieldNotAddableError, match=message):
+        prepare(path, *overrides, base="base.yaml", force=True)
 
     assert not (work / ".cascade").exists()
