@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -316,6 +317,12 @@ OutputCallback = Callable[[str], None]
 READ_SIZE = 1 << 16
 """Bytes read from a pipe at a time."""
 
+COALESCE_BELOW = 4096
+"""A read smaller than this many bytes makes the reader pause for `COALESCE_DELAY` before the next one."""
+
+COALESCE_DELAY = 0.001
+"""Seconds the reader pauses after a small read; output reaches the screen at most this much later."""
+
 
 class Capture:
     """Read a child's stdout and stderr pipes in one thread, in arrival order.
@@ -361,22 +368,33 @@ class Capture:
             for fd in self._streams:
                 selector.register(fd, selectors.EVENT_READ)
             while selector.get_map() and not self._stop.is_set():
+                largest = 0
                 for key, _events in selector.select(timeout=0.2):
-                    if not self._read_chunk(key.fd):
+                    size = self._read_chunk(key.fd)
+                    if not size:
                         selector.unregister(key.fd)
+                    largest = max(largest, size)
+                if 0 < largest < COALESCE_BELOW:
+                    # A trickle of small writes: let more arrive so that the
+                    # next read takes many lines at once instead of waking
+                    # this thread (and the child's writes) for each line.
+                    # NOTE: lines that the two streams write within this
+                    # pause reach the log stream by stream, not interleaved.
+                    time.sleep(COALESCE_DELAY)
         for fd in self._streams:
             self._finish(fd)
 
-    def _read_chunk(self, fd: int) -> bool:
+    def _read_chunk(self, fd: int) -> int:
+        """Read and deliver one chunk of `fd`; return its size in bytes, 0 at the end of the stream."""
         try:
             data = os.read(fd, READ_SIZE)
         except OSError:
             data = b""
         if not data:
-            return False
+            return 0
         _pipe, decoder, assembler, callback = self._streams[fd]
         self._deliver(decoder.decode(data), assembler, callback)
-        return True
+        return len(data)
 
     def _finish(self, fd: int) -> None:
         pipe, decoder, assembler, callback = self._streams[fd]
