@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
+from cascade_core.formatting import format_duration
+
 TRACEBACK_START = "Traceback (most recent call last):"
 FALLBACK_LOG_LINES = 20
 
@@ -21,13 +23,6 @@ def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value)
-
-
-def format_duration(seconds) -> str:
-    """Format a duration as `cascade runs` does (`4.2s`, `3m05s`, `2h07m`); empty when unknown."""
-    from cascade_core.cli.runs_cmd import format_duration as format_for_cli
-
-    return format_for_cli(seconds)
 
 
 def format_time(value) -> str:

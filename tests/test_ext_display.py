@@ -53,19 +53,6 @@ def test_display_format_value(value, expected):
     assert display.format_value(value) == expected
 
 
-@pytest.mark.parametrize(
-    ("seconds", "expected"),
-    [
-        pytest.param(None, "", id="unknown"),
-        pytest.param(4.24, "4.2s", id="seconds"),
-        pytest.param(185, "3m05s", id="minutes"),
-        pytest.param(7380, "2h03m", id="hours"),
-    ],
-)
-def test_display_format_duration(seconds, expected):
-    assert display.format_duration(seconds) == expected
-
-
 def test_display_text_table_aligns_columns():
     table = display.text_table(("key", "value"), [["lr", "0.1"], ["batch_size", "32"]])
 

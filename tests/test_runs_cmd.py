@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from process_helpers import process_gone, wait_for
 
-from cascade_core.cli.runs_cmd import format_duration
 
 
 def user_env() -> dict:
@@ -86,19 +85,6 @@ def test_show_cmd_unknown_ref(work):
         f"Error: No run matches run reference 'zzz' in {work / '.cascade' / 'runs'}. "
         "Give 'last', a run folder path or a run id prefix (see: cascade runs).\n"
     )
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        pytest.param(None, "", id="unknown"),
-        pytest.param(4.24, "4.2s", id="seconds"),
-        pytest.param(185, "3m05s", id="minutes"),
-        pytest.param(7620, "2h07m", id="hours"),
-    ],
-)
-def test_format_duration(seconds, text):
-    assert format_duration(seconds) == text
 
 
 # Filters and JSON ------------------------------------------------------------

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
+import shutil
 
 import pytest
 
 from cascade_core.discovery import discover
+from cascade_core.run import Run
 from cascade_core.sweeps.api import execute
 from cascade_core.sweeps.plan import plan_sweep
 from cascade_core.sweeps.summary import (
     PLAN_ROWS_SHOWN,
     count_statuses,
-    format_duration,
     format_plan,
     format_summary,
     format_table,
@@ -113,16 +116,17 @@ def test_format_table_pads_columns():
     assert format_table(["a", "long header"], [["wide cell", "x"]]) == "a          long header\nwide cell  x"
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        pytest.param(None, "-", id="unknown"),
-        pytest.param(0.04, "0.0s", id="zero"),
-        pytest.param(4.25, "4.2s", id="seconds"),
-        pytest.param(59.94, "59.9s", id="under-a-minute"),
-        pytest.param(185, "3m05s", id="minutes"),
-        pytest.param(3725, "1h02m", id="hours"),
-    ],
-)
-def test_format_duration_cases(seconds, text):
-    assert format_duration(seconds) == text
+def test_summary_table_unknown_duration(outcome, tmp_path):
+    # A run whose end was never recorded (a lost run) has no duration.
+    first = outcome.ordered_runs()[0]
+    folder = tmp_path / first.id
+    shutil.copytree(first.path, folder)
+    meta_file = folder / "cascade_run_meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["duration"] = None
+    meta_file.write_text(json.dumps(meta))
+    runs = {**outcome.runs, min(outcome.runs): Run.load(folder)}
+
+    header, rows = summary_table(dataclasses.replace(outcome, runs=runs))
+
+    assert rows[0][header.index("duration")] == "-"

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cascade_core.errors import CascadeError
+from cascade_core.formatting import format_duration
 from cascade_core.store import STATUSES
 
 OVERRIDES_WIDTH = 40
@@ -109,19 +110,6 @@ def run_row(run) -> dict:
         "tags": ",".join(run.tags),
         "overrides": overrides,
     }
-
-
-def format_duration(seconds: float | None) -> str:
-    """Format seconds as `4.2s`, `3m05s` or `2h07m`; empty when unknown."""
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def format_table(rows: list[dict], columns: tuple[str, ...]) -> str:

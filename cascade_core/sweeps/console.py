@@ -15,11 +15,12 @@ import click
 
 from cascade_core.cli.run_cmd import confirm
 from cascade_core.errors import RunError
+from cascade_core.formatting import format_duration
 from cascade_core.process import forward_signals
 from cascade_core.sweeps.api import check_launch_options, check_points, execute
 from cascade_core.sweeps.output import PrefixedOutput
 from cascade_core.sweeps.plan import Point, plan_sweep
-from cascade_core.sweeps.summary import format_duration, format_plan, format_summary
+from cascade_core.sweeps.summary import format_plan, format_summary
 
 BAR_WIDTH = 24
 """Characters of the progress bar itself."""

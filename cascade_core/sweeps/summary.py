@@ -7,6 +7,7 @@ own HTML).
 
 from __future__ import annotations
 
+from cascade_core.formatting import format_duration
 from cascade_core.sweeps.plan import SweepPlan
 
 PLAN_ROWS_SHOWN = 50
@@ -63,7 +64,7 @@ def summary_table(outcome) -> tuple[list[str], list[list[str]]]:
             continue
         values = metrics[point.index]
         shown_metrics = [_metric_cell(values[name]) if name in values else "-" for name in metric_names]
-        rows.append([run.id, *swept, str(run.status), format_duration(run.duration), *shown_metrics])
+        rows.append([run.id, *swept, str(run.status), format_duration(run.duration) or "-", *shown_metrics])
     return header, rows
 
 
@@ -87,19 +88,6 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     lines = [header, *rows]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
-
-
-def format_duration(seconds) -> str:
-    """Return a duration as `4.2s`, `3m05s` or `1h02m`; `-` when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, whole_seconds = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes}m{whole_seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _cell(value) -> str:
