@@ -13,7 +13,14 @@ from pathlib import Path
 
 import click
 
-from cascade_core.cli.run_cmd import confirm, merge_options, option_table, print_config, run_in_console
+from cascade_core.cli.run_cmd import (
+    confirm,
+    launch_options,
+    merge_options,
+    option_table,
+    print_config,
+    run_in_console,
+)
 from cascade_core.cli.run_cmd import run as run_command
 from cascade_core.errors import CascadeError
 
@@ -99,16 +106,6 @@ def _split(arguments, config):
     return split_arguments(list(arguments), config, option_table(rerun))
 
 
-def _run_options(options: dict) -> dict:
-    return {
-        "name": options["name"],
-        "tags": tuple(options["tags"]),
-        "no_log": options["no_log"],
-        "chdir": options["chdir"],
-        "root": options["root"],
-    }
-
-
 def _show_script_change(plan) -> None:
     if plan.script_diff:
         click.echo(f"The script or its local modules changed since run {plan.run.id} started:", err=True)
@@ -123,7 +120,7 @@ def _rerun_once(ref: str, tokens: list[str], options: dict) -> int:
     click.echo(f"Rerun of {plan.run.id}:", err=True)
     print_config(plan.launch_plan)
     confirm(options["yes"])
-    return run_in_console(plan.launch_plan, **_run_options(options))
+    return run_in_console(plan.launch_plan, **launch_options(options))
 
 
 def _rerun_sweep(ref: str, tokens: list[str], options: dict) -> int:
@@ -136,7 +133,7 @@ def _rerun_sweep(ref: str, tokens: list[str], options: dict) -> int:
     _show_script_change(plan)
     launch_plan = plan.launch_plan
     run_options = {
-        **_run_options(options),
+        **launch_options(options),
         "base": plan.base,
         "force": options["force"] or options["exact"],
         "argv": recorded_arguments(plan.run, tokens, launch_plan.script),

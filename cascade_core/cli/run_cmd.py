@@ -109,25 +109,23 @@ def merge_options(command: click.Command, ctx: click.Context, before: dict, toke
     return merged
 
 
-def _run_options(options: dict) -> dict:
-    """Return the keyword arguments of `cascade_core.start()` that the options set."""
+def launch_options(options: dict) -> dict:
+    """Return the keyword arguments of `cascade_core.run.launch()` that the run options set."""
     return {
         "name": options["name"],
         "tags": tuple(options["tags"]),
-        "base": options["base"],
-        "force": options["force"],
         "no_log": options["no_log"],
         "chdir": options["chdir"],
         "root": options["root"],
-        "argv": (),
     }
 
 
 def _multirun(script: str, config, tokens: list[str], options: dict) -> int:
     from cascade_core.sweeps import run_multirun_cli
 
+    run_options = {**launch_options(options), "base": options["base"], "force": options["force"], "argv": ()}
     return run_multirun_cli(
-        script, config, tokens, _run_options(options), yes=options["yes"], jobs=options["jobs"],
+        script, config, tokens, run_options, yes=options["yes"], jobs=options["jobs"],
         launcher=options["launcher"], dask_address=options["dask_address"], fail_fast=options["fail_fast"],
     )
 
@@ -135,12 +133,10 @@ def _multirun(script: str, config, tokens: list[str], options: dict) -> int:
 def _run_once(script: str, tokens: list[str], options: dict) -> int:
     from cascade_core.run import prepare
 
-    run_options = _run_options(options)
-    plan = prepare(script, *tokens, base=run_options.pop("base"), force=run_options.pop("force"),
-                   argv=run_options.pop("argv"), root=run_options["root"])
+    plan = prepare(script, *tokens, base=options["base"], force=options["force"], root=options["root"])
     print_config(plan)
     confirm(options["yes"])
-    return run_in_console(plan, **run_options)
+    return run_in_console(plan, **launch_options(options))
 
 
 # Console helpers, shared with `cascade rerun` ---------------------------------
