@@ -25,15 +25,6 @@ logger = logging.getLogger(__name__)
 HELP_OPTIONS = ("-h", "--help")
 
 
-def run_option_arity() -> dict[str, bool]:
-    """Return each option spelling of `%cascade_run` and `%cascade_rerun` mapped to whether it takes a value."""
-    from cascade_core.cli.options import option_arity
-
-    # NOTE: --max-lines exists only in the magics, so `cascade config` does
-    # not list config fields that clash with it.
-    return {**option_arity(), "--max-lines": True}
-
-
 class _Session:
     """State kept across cells: the run most recently started by a magic."""
 
@@ -319,7 +310,9 @@ def parse_line(line: str, parser, rerun: bool = False):
         UsageError: If the line does not parse, SCRIPT is missing, the script
             cannot be read, or an option or override key is unknown.
     """
-    options_table = run_option_arity()
+    from cascade_core.cli.options import option_arity
+
+    options_table = option_arity()
     placeholder = "REF" if rerun else "SCRIPT"
     tokens = _split(line)
     leading, target, rest = _take_target(tokens, options_table, placeholder)

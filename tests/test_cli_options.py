@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cascade_core.cli.options import option_arity, option_clashes
+from cascade_core.cli.options import is_magic_only, option_arity, option_clashes
 from cascade_core.discovery import discover_source
 
 
@@ -18,6 +18,7 @@ from cascade_core.discovery import discover_source
         pytest.param("--multirun", False, id="multirun"),
         pytest.param("--dask-address", True, id="dask-address"),
         pytest.param("--bg", False, id="background"),
+        pytest.param("--max-lines", True, id="max-lines"),
     ],
 )
 def test_option_arity_spellings(spelling, takes_value):
@@ -34,3 +35,29 @@ def test_option_clashes_qualified_keys():
     source = "from cascade_core import Config\nclass A(Config):\n    tag = 'a'\nclass B(Config):\n    tag = 'b'\n"
 
     assert option_clashes(discover_source(source)) == [("A.tag", "--tag"), ("B.tag", "--tag")]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "magic_only"),
+    [
+        pytest.param("--name", False, id="name"),
+        pytest.param("-y", False, id="yes-short"),
+        pytest.param("--exact", False, id="exact"),
+        pytest.param("--bg", True, id="background"),
+        pytest.param("--no-raise", True, id="no-raise"),
+        pytest.param("--max-lines", True, id="max-lines"),
+    ],
+)
+def test_is_magic_only_spellings(spelling, magic_only):
+    assert is_magic_only(spelling) is magic_only
+
+
+def test_is_magic_only_unknown_spelling():
+    with pytest.raises(KeyError, match="--nope"):
+        is_magic_only("--nope")
+
+
+def test_option_clashes_magic_only_option():
+    source = "from cascade_core import Config\nclass A(Config):\n    max_lines = 10\n    bg = False\n"
+
+    assert option_clashes(discover_source(source)) == [("max_lines", "--max-lines"), ("bg", "--bg")]

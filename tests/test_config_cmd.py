@@ -114,6 +114,19 @@ def test_config_cmd_argparse(write_script, cascade_cli):
     ]
 
 
+def test_config_cmd_magic_only_clash(write_script, cascade_cli):
+    write_script("tail.py", "from cascade_core import Config\nclass Show(Config):\n    max_lines = 10\n    name = 'a'\n")
+
+    result = cascade_cli("config", "tail.py")
+
+    assert result.stdout.splitlines()[-3:] == [
+        "Fields that share a name with a run option (after SCRIPT the name sets the field):",
+        "  --max-lines sets field max_lines; for the run option, write it before the script: "
+        "%cascade_run --max-lines VALUE tail.py",
+        "  --name sets field name; for the run option, write it before the script: cascade run --name VALUE tail.py",
+    ]
+
+
 def test_config_cmd_no_config(write_script, cascade_cli):
     write_script("plain.py", "print('hi')\n")
 

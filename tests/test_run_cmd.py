@@ -222,6 +222,18 @@ def test_run_cmd_unknown_option_after_script(work):
     assert folders(work / ".cascade") == []
 
 
+@pytest.mark.parametrize("option", ["--max-lines", "--bg", "--no-raise"])
+def test_run_cmd_rejects_magic_only_option(work, option):
+    result = cascade(work, "run", "code.py", option, "3", "-y")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {option} is an option of the %cascade_run and %cascade_rerun magics only, not of cascade run. "
+        "Remove it from the command line.\n"
+    )
+    assert folders(work / ".cascade") == []
+
+
 def test_run_cmd_missing_script(work):
     result = cascade(work, "run", "nope.py", "-y")
 

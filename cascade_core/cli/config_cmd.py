@@ -167,7 +167,7 @@ def _imported_lines(script_config) -> list[str]:
 
 
 def _clash_lines(script_config) -> list[str]:
-    from cascade_core.cli.options import option_arity, option_clashes
+    from cascade_core.cli.options import is_magic_only, option_arity, option_clashes
 
     clashes = option_clashes(script_config)
     if not clashes:
@@ -177,5 +177,6 @@ def _clash_lines(script_config) -> list[str]:
     lines = ["", "Fields that share a name with a run option (after SCRIPT the name sets the field):"]
     for key, option in clashes:
         usage = f"{option} VALUE" if option_arity()[option] else option
-        lines.append(f"  {option} sets field {key}; for the run option, write it before the script: cascade run {usage} {script}")
+        command = "%cascade_run" if is_magic_only(option) else "cascade run"
+        lines.append(f"  {option} sets field {key}; for the run option, write it before the script: {command} {usage} {script}")
     return lines

@@ -1,4 +1,4 @@
-"""The options of `cascade run` and `cascade rerun`, in one table.
+"""The options of `cascade run`, `cascade rerun` and the run magics, in one table.
 
 `split_arguments` needs to know which tokens after SCRIPT are run options
 and whether each takes a value; `cascade config` lists the config fields
@@ -7,31 +7,63 @@ whose names clash with them.
 
 from __future__ import annotations
 
-# (spellings, takes a value), in the order `cascade run --help` shows them.
-RUN_OPTIONS: tuple[tuple[tuple[str, ...], bool], ...] = (
-    (("-y", "--yes"), False),
-    (("--no-log",), False),
-    (("--name",), True),
-    (("--tag",), True),
-    (("--base",), True),
-    (("-f", "--force"), False),
-    (("-m", "--multirun"), False),
-    (("-j", "--jobs"), True),
-    (("--launcher",), True),
-    (("--dask-address",), True),
-    (("--root",), True),
-    (("--chdir",), False),
-    (("--exact",), False),
-    (("--fail-fast",), False),
-    (("--no-raise",), False),
-    (("--bg",), False),
-    (("-h", "--help"), False),
+from typing import NamedTuple
+
+
+class RunOption(NamedTuple):
+    """One run option: its spellings, whether it takes a value, and where it exists.
+
+    Attributes:
+        spellings: The short and long forms, e.g. `("-y", "--yes")`.
+        takes_value: Whether the option reads the next token as its value.
+        magic_only: True for options of `%cascade_run` and `%cascade_rerun`
+            that the `cascade` command line does not have, so `cascade run`
+            rejects them as unknown options.
+    """
+
+    spellings: tuple[str, ...]
+    takes_value: bool
+    magic_only: bool = False
+
+
+# The options of `cascade run` and `cascade rerun`, then those of the magics only.
+RUN_OPTIONS: tuple[RunOption, ...] = (
+    RunOption(("-y", "--yes"), False),
+    RunOption(("--no-log",), False),
+    RunOption(("--name",), True),
+    RunOption(("--tag",), True),
+    RunOption(("--base",), True),
+    RunOption(("-f", "--force"), False),
+    RunOption(("-m", "--multirun"), False),
+    RunOption(("-j", "--jobs"), True),
+    RunOption(("--launcher",), True),
+    RunOption(("--dask-address",), True),
+    RunOption(("--root",), True),
+    RunOption(("--chdir",), False),
+    RunOption(("--exact",), False),
+    RunOption(("--fail-fast",), False),
+    RunOption(("-h", "--help"), False),
+    RunOption(("--no-raise",), False, magic_only=True),
+    RunOption(("--bg",), False, magic_only=True),
+    RunOption(("--max-lines",), True, magic_only=True),
 )
 
 
 def option_arity() -> dict[str, bool]:
-    """Return each run option spelling mapped to whether it takes a value."""
-    return {spelling: takes_value for spellings, takes_value in RUN_OPTIONS for spelling in spellings}
+    """Return each run option spelling, magic-only ones included, mapped to whether it takes a value."""
+    return {spelling: option.takes_value for option in RUN_OPTIONS for spelling in option.spellings}
+
+
+def is_magic_only(spelling: str) -> bool:
+    """Tell whether a run option spelling exists only in `%cascade_run` and `%cascade_rerun`.
+
+    Raises:
+        KeyError: If `spelling` is no run option.
+    """
+    for option in RUN_OPTIONS:
+        if spelling in option.spellings:
+            return option.magic_only
+    raise KeyError(spelling)
 
 
 def option_clashes(config) -> list[tuple[str, str]]:

@@ -17,9 +17,9 @@ from cascade_core.cli.run_cmd import (
     confirm,
     launch_options,
     merge_options,
-    option_table,
     print_config,
     run_in_console,
+    split_after_target,
 )
 from cascade_core.cli.run_cmd import run as run_command
 from cascade_core.errors import CascadeError
@@ -99,11 +99,11 @@ def _root_after_ref(arguments) -> str | None:
 
 
 def _split(arguments, config):
-    from cascade_core.overrides import SplitArguments, split_arguments
+    from cascade_core.overrides import SplitArguments
 
     if config is None:
         return SplitArguments(options=list(arguments))
-    return split_arguments(list(arguments), config, option_table(rerun))
+    return split_after_target(rerun, arguments, config)
 
 
 def _show_script_change(plan) -> None:

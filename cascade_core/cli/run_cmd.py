@@ -65,9 +65,31 @@ def _discover(script: str):
 
 
 def _split(arguments, config):
+    return split_after_target(run, arguments, config)
+
+
+def split_after_target(command: click.Command, arguments, config):
+    """Sort the tokens after SCRIPT (or REF) into overrides, `command`'s options and pass-through.
+
+    Raises:
+        UnknownKeyError: If a `--x` is neither a field nor an option of
+            `command`. For an option of the magics only, the message names the magics.
+    """
+    from cascade_core.cli.options import is_magic_only, option_arity
+    from cascade_core.errors import UnknownKeyError
     from cascade_core.overrides import split_arguments
 
-    return split_arguments(list(arguments), config, option_table(run))
+    try:
+        return split_arguments(list(arguments), config, option_table(command))
+    except UnknownKeyError as exc:
+        spelling = "--" + str(exc.key).partition("=")[0]
+        if spelling not in option_arity() or not is_magic_only(spelling):
+            raise
+        raise UnknownKeyError(
+            f"{spelling} is an option of the %cascade_run and %cascade_rerun magics only, not of "
+            f"cascade {command.name}. Remove it from the command line.",
+            exc.key,
+        ) from None
 
 
 def option_table(command: click.Command) -> dict[str, bool]:
