@@ -1,8 +1,9 @@
 """The scripts of the users' cases, one source per file name, for tests that run them.
 
 `write_case_scripts(folder, "say.py", ...)` writes the named scripts into a
-test's folder. Each script prints `repr()` of what it received, so a case's
-expected result is one exact line.
+test's folder. Most scripts print `repr()` of what they received, so a
+case's expected result is one exact line; `boom.py` keeps the exact line
+numbers its traceback case checks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,50 @@ from __future__ import annotations
 from pathlib import Path
 
 CASE_SCRIPTS = {
+    "code.py": """\
+RUN_CODE = "A7"
+print(repr(RUN_CODE), type(RUN_CODE).__name__)
+""",
+    "split.py": """\
+SPLIT = "train"
+DAY = "2018-11-23"
+STEPS = 1000
+print(repr(SPLIT), type(SPLIT).__name__, repr(DAY), repr(STEPS), type(STEPS).__name__)
+""",
+    "types_demo.py": """\
+LR = 0.1
+EPOCHS = 10
+USE_AMP = False
+CKPT = None
+print(repr(LR), type(LR).__name__, repr(EPOCHS), type(EPOCHS).__name__, repr(USE_AMP), repr(CKPT))
+""",
+    "net.py": """\
+HIDDEN = [64, 64]
+TAG = "base"
+print(repr(HIDDEN), repr(TAG))
+""",
+    "boom.py": """\
+# Toy trainer used to check traceback locations.
+# Nothing above the constants on purpose but comments.
+
+LR = 0.1  # learning rate
+
+
+def update(weight, grad):
+    scale = LR / 0  # line 8 divides by zero
+    return weight - scale * grad
+
+
+print("lr", LR)
+update(1.0, 0.5)
+""",
+    "seed.py": """\
+import time
+
+SEED = 0
+print("seed", SEED)
+time.sleep(1)
+""",
     "say.py": """\
 PROMPT = "hi"
 print(repr(PROMPT))

@@ -7,68 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from case_scripts import write_case_scripts, write_project
-
-# Case scripts that tests/case_scripts.py does not have.
-SCRIPTS = {
-    "code.py": """\
-        RUN_CODE = "A7"
-        print(repr(RUN_CODE), type(RUN_CODE).__name__)
-    """,
-    "split.py": """\
-        SPLIT = "train"
-        DAY = "2018-11-23"
-        STEPS = 1000
-        print(repr(SPLIT), type(SPLIT).__name__, repr(DAY), repr(STEPS), type(STEPS).__name__)
-    """,
-    "types_demo.py": """\
-        LR = 0.1
-        EPOCHS = 10
-        USE_AMP = False
-        CKPT = None
-        print(repr(LR), type(LR).__name__, repr(EPOCHS), type(EPOCHS).__name__, repr(USE_AMP), repr(CKPT))
-    """,
-    "net.py": """\
-        HIDDEN = [64, 64]
-        TAG = "base"
-        print(repr(HIDDEN), repr(TAG))
-    """,
-    "boom.py": """\
-        # Toy trainer used to check traceback locations.
-        # Nothing above the constants on purpose but comments.
-
-        LR = 0.1  # learning rate
-
-
-        def update(weight, grad):
-            scale = LR / 0  # line 8 divides by zero
-            return weight - scale * grad
-
-
-        print("lr", LR)
-        update(1.0, 0.5)
-    """,
-    "seed.py": """\
-        import time
-
-        SEED = 0
-        print("seed", SEED)
-        time.sleep(1)
-    """,
-}
-
+from case_scripts import CASE_SCRIPTS, write_case_scripts, write_project
 
 
 @pytest.fixture
 def work(tmp_path):
-    for name, text in SCRIPTS.items():
-        (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return write_case_scripts(tmp_path, "say.py", "slow.py", "bar.py", "bytes_out.py", "spawner.py")
+    return write_case_scripts(tmp_path, *CASE_SCRIPTS)
 
 
 def user_env(**extra) -> dict:

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from case_scripts import write_case_scripts
 from kernel_helpers import NotebookKernel, process_gone, wait_until
 
 pytestmark = pytest.mark.kernel
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-NET = """\
-HIDDEN = [64, 64]
-TAG = "base"
-print(repr(HIDDEN), repr(TAG))
-"""
 
 TRAIN = """\
 from cascade_core import log_metric
@@ -45,7 +40,8 @@ time.sleep(600)
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweeps")
-    for name, source in {"net.py": NET, "train.py": TRAIN, "sleeper.py": SLEEPER}.items():
+    write_case_scripts(folder, "net.py")
+    for name, source in {"train.py": TRAIN, "sleeper.py": SLEEPER}.items():
         (folder / name).write_text(source, encoding="utf-8")
     return folder
 

@@ -13,22 +13,9 @@ from pathlib import Path
 import pytest
 
 from cascade_core.process import INTERRUPT_GRACE, TERMINATE_GRACE
+from case_scripts import write_case_scripts
 from kernel_helpers import process_gone, wait_until
 from sweep_helpers import DEADLINE, SLEEPER, cascade_command, cascade_run, read_meta, run_folders, start_sweep
-
-NET = """\
-HIDDEN = [64, 64]
-TAG = "base"
-print(repr(HIDDEN), repr(TAG))
-"""
-
-SEED = """\
-import time
-
-SEED = 0
-print("seed", SEED)
-time.sleep(1)
-"""
 
 TRAIN = """\
 import sys
@@ -48,7 +35,8 @@ if K == 2:
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A folder with the test scripts and its own run store."""
-    for name, source in {"net.py": NET, "seed.py": SEED, "train.py": TRAIN, "sleeper.py": SLEEPER}.items():
+    write_case_scripts(tmp_path, "net.py", "seed.py")
+    for name, source in {"train.py": TRAIN, "sleeper.py": SLEEPER}.items():
         (tmp_path / name).write_text(source)
     monkeypatch.delenv("CASCADE_ROOT", raising=False)
     return tmp_path
