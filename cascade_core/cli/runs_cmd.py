@@ -126,14 +126,18 @@ def format_table(rows: list[dict], columns: tuple[str, ...]) -> str:
 @click.option("--root", type=click.Path(file_okay=False), help="The run store folder (default: the nearest .cascade/).")
 def show(ref: str, root: str | None) -> None:
     """Show the run REF: `last`, a run folder, a model folder or a unique run id prefix."""
+    click.echo(format_run(_load_run(ref, root)))
+
+
+def _load_run(ref: str, root: str | None):
+    """Load the run that REF names, raising a ClickException when REF names none."""
     from cascade_core import store
     from cascade_core.run import Run
 
     try:
-        run = Run.load(store.resolve(ref, root))
+        return Run.load(store.resolve(ref, root))
     except CascadeError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(format_run(run))
 
 
 def format_run(run) -> str:
@@ -285,14 +289,9 @@ def diff(first: str, second: str, root: str | None) -> None:
     """Compare two runs: config and override values (exact types), last metric values, and a
     unified diff of the source that ran.
     """
-    from cascade_core import store
     from cascade_core.browse import diff_runs, format_diff
-    from cascade_core.run import Run
 
-    try:
-        runs_compared = [Run.load(store.resolve(ref, root)) for ref in (first, second)]
-    except CascadeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    runs_compared = [_load_run(ref, root) for ref in (first, second)]
     click.echo(format_diff(diff_runs(*runs_compared)), nl=False)
 
 
@@ -305,15 +304,9 @@ def logs(ref: str, follow: bool, root: str | None) -> None:
 
     Ctrl-C stops following; it does not stop the run.
     """
-    from cascade_core import store
     from cascade_core.browse import follow_log, log_exists
-    from cascade_core.run import Run
 
-    try:
-        run = Run.load(store.resolve(ref, root))
-    except CascadeError as exc:
-        raise click.ClickException(str(exc)) from exc
-
+    run = _load_run(ref, root)
     if run.status != "running" and not log_exists(run):
         raise click.ClickException(f"Run {run.id} has no log: it was started with --no-log.")
     if not follow:
