@@ -20,3 +20,22 @@ def format_duration(seconds: float | None) -> str:
 
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def format_table(header, rows, rule: bool = False) -> str:
+    """Lay out rows of text cells under a header in left-aligned columns, for a terminal.
+
+    Each column is as wide as its widest cell, columns are two spaces apart,
+    and trailing spaces are cut from every line.
+
+    Args:
+        header: The column titles.
+        rows: The rows, each a sequence of strings as long as `header`.
+        rule: Put a line of dashes under the header.
+    """
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    lines = [header]
+    if rule:
+        lines.append(["-" * width for width in widths])
+    lines.extend(rows)
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from cascade_core.formatting import format_duration
+from cascade_core.formatting import format_duration, format_table
 
 TRACEBACK_START = "Traceback (most recent call last):"
 FALLBACK_LOG_LINES = 20
@@ -56,16 +56,8 @@ def format_overrides(overrides: Mapping | None) -> str:
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Lay out `rows` under `headers` in left-aligned columns, for a terminal."""
-    widths = [len(header) for header in headers]
-    for row in rows:
-        widths = [max(width, len(cell)) for width, cell in zip(widths, row)]
-
-    def line(cells):
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-
-    return "\n".join([line(headers), line(["-" * width for width in widths])]
-                     + [line(row) for row in rows])
+    """Lay out `rows` under `headers` and a line of dashes in left-aligned columns, for a terminal."""
+    return format_table(headers, rows, rule=True)
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cascade_core.formatting import format_duration
+from cascade_core.formatting import format_duration, format_table
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,17 @@ from cascade_core.formatting import format_duration
 )
 def test_format_duration_cases(seconds, text):
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "rule", "text"),
+    [
+        pytest.param(["a", "long header"], [["wide cell", "x"]], False, "a          long header\nwide cell  x",
+                     id="pads-columns"),
+        pytest.param(["key", "value"], [["lr", "0.1"]], True, "key  value\n---  -----\nlr   0.1", id="rule"),
+        pytest.param(["id", "note"], [["1", ""]], False, "id  note\n1", id="trailing-spaces-cut"),
+        pytest.param(["id", "status"], [], True, "id  status\n--  ------", id="no-rows"),
+    ],
+)
+def test_format_table_cases(header, rows, rule, text):
+    assert format_table(header, rows, rule=rule) == text

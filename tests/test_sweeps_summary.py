@@ -18,7 +18,6 @@ from cascade_core.sweeps.summary import (
     count_statuses,
     format_plan,
     format_summary,
-    format_table,
     summary_table,
 )
 
@@ -110,10 +109,6 @@ def test_count_statuses_order():
     rows = [["a", "failed"], ["b", "completed"], ["c", "failed"]]
 
     assert count_statuses(header, rows) == "2 failed, 1 completed"
-
-
-def test_format_table_pads_columns():
-    assert format_table(["a", "long header"], [["wide cell", "x"]]) == "a          long header\nwide cell  x"
 
 
 def test_summary_table_unknown_duration(outcome, tmp_path):

@@ -8,7 +8,7 @@ import sys
 import click
 
 from cascade_core.errors import CascadeError
-from cascade_core.formatting import format_duration
+from cascade_core.formatting import format_duration, format_table
 from cascade_core.store import STATUSES
 
 OVERRIDES_WIDTH = 40
@@ -47,7 +47,7 @@ def runs(ctx: click.Context, status, script, name, tags, last, as_json, root) ->
     if not listed:
         click.echo(_empty_message(status, script, name, tags), err=True)
         return
-    click.echo(format_table([run_row(run) for run in listed], _columns(listed)))
+    click.echo(format_runs_table([run_row(run) for run in listed], _columns(listed)))
 
 
 def _find_runs(root, **filters):
@@ -112,13 +112,10 @@ def run_row(run) -> dict:
     }
 
 
-def format_table(rows: list[dict], columns: tuple[str, ...]) -> str:
-    """Format rows as a plain text table with a header line, columns padded to their widest cell."""
-    widths = {column: max(len(column), *(len(str(row[column])) for row in rows)) for column in columns}
-    lines = ["  ".join(column.upper().ljust(widths[column]) for column in columns).rstrip()]
-    for row in rows:
-        lines.append("  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip())
-    return "\n".join(lines)
+def format_runs_table(rows: list[dict], columns: tuple[str, ...]) -> str:
+    """Format run rows as a plain text table under upper-case column titles."""
+    header = [column.upper() for column in columns]
+    return format_table(header, [[str(row[column]) for column in columns] for row in rows])
 
 
 @click.command(short_help="Show one run: status, config, metrics, models and files.")
@@ -243,7 +240,7 @@ def prune(older_than: str, status: str | None, dry_run: bool, yes: bool, root: s
             click.echo(f"No runs to prune: none started more than {older_than} ago.", err=True)
             return
         if dry_run:
-            click.echo(format_table([run_row(run) for run in selected], _columns(selected)))
+            click.echo(format_runs_table([run_row(run) for run in selected], _columns(selected)))
             click.echo(f"Would remove {_count(selected)} (dry run: nothing removed).", err=True)
             return
         _confirm_removal(selected, yes)
@@ -265,7 +262,7 @@ def _confirm_removal(selected, yes: bool) -> None:
             "Standard input is not a terminal, so the removal cannot be confirmed. "
             "Pass -y to remove without confirmation."
         )
-    click.echo(format_table([run_row(run) for run in selected], _columns(selected)), err=True)
+    click.echo(format_runs_table([run_row(run) for run in selected], _columns(selected)), err=True)
     if not click.confirm(f"Remove {_count(selected)} and their folders?", default=False, err=True):
         click.echo("Aborted: nothing was removed.", err=True)
         sys.exit(1)

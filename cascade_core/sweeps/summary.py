@@ -7,7 +7,7 @@ own HTML).
 
 from __future__ import annotations
 
-from cascade_core.formatting import format_duration
+from cascade_core.formatting import format_duration, format_table
 from cascade_core.sweeps.plan import SweepPlan
 
 PLAN_ROWS_SHOWN = 50
@@ -81,13 +81,6 @@ def count_statuses(header: list[str], rows: list[list[str]]) -> str:
     for row in rows:
         counts[row[column]] = counts.get(row[column], 0) + 1
     return ", ".join(f"{count} {status}" for status, count in counts.items())
-
-
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """Return a plain-text table with columns padded to their widest cell."""
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    lines = [header, *rows]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
 
 
 def _cell(value) -> str:
