@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cascade_core.errors import ScriptError
-from cascade_core.sourcefile import SourceMap, check_script_path
+from cascade_core.sourcefile import SourceMap, read_script_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +83,7 @@ def discover_notebook(path: Path):
 
 
 def _read_notebook(path: Path) -> tuple[bytes, dict]:
-    check_script_path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScriptError(f"Cannot read notebook {path}: {exc.strerror}", path) from exc
+    data = read_script_bytes(path, "notebook")
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -33,12 +33,7 @@ def read_script(path: Path) -> tuple[str, str, bytes]:
         ScriptNotFoundError: The path does not exist or is a folder.
         ScriptError: The file cannot be read or is not Python source text.
     """
-    check_script_path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScriptError(f"Cannot read script {path}: {exc.strerror}", path) from exc
-
+    data = read_script_bytes(path)
     if b"\x00" in data:
         raise ScriptError(f"{path} contains NUL bytes, so it is not a Python source file", path)
 
@@ -83,6 +78,20 @@ def check_script_path(path: Path) -> None:
         raise ScriptNotFoundError(f"{path} is a folder, not a script; give the path of a .py file", path)
     if not path.exists():
         raise ScriptNotFoundError(f"Script not found: {path}; check the path and the working folder", path)
+
+
+def read_script_bytes(path: Path, kind: str = "script") -> bytes:
+    """Return the bytes of a script or notebook file.
+
+    Raises:
+        ScriptNotFoundError: The path does not exist or is a folder.
+        ScriptError: The file cannot be read; the message calls it a `kind`.
+    """
+    check_script_path(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"Cannot read {kind} {path}: {exc.strerror}", path) from exc
 
 
 @contextlib.contextmanager

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
 
 import pytest
 
 from cascade_core.errors import ScriptError, ScriptNotFoundError
-from cascade_core.sourcefile import SourceMap, count_lines, parse_source, read_script
+from cascade_core.sourcefile import SourceMap, count_lines, parse_source, read_script, read_script_bytes
 
 
 @pytest.mark.parametrize(
@@ -108,3 +110,21 @@ def test_source_map_span_of_last_value(source, expected):
 )
 def test_count_lines_python_newlines(text, count):
     assert count_lines(text) == count
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        pytest.param("script", r"Cannot read script /proc/self/mem: Input/output error", id="script"),
+        pytest.param("notebook", r"Cannot read notebook /proc/self/mem: Input/output error", id="notebook"),
+    ],
+)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reading /proc/self/mem fails only on Linux")
+def test_read_script_bytes_unreadable(kind, message):
+    with pytest.raises(ScriptError, match=message):
+        read_script_bytes(Path("/proc/self/mem"), kind)
+
+
+def test_read_script_bytes_folder(tmp_path):
+    with pytest.raises(ScriptNotFoundError, match=r"is a folder, not a script"):
+        read_script_bytes(tmp_path, "notebook")
