@@ -177,18 +177,11 @@ def _config_lines(run) -> list[str]:
 
 
 def _model_lines(run) -> list[str]:
-    from cascade_core import store
+    from cascade_core.models import models_of_run
 
-    path = run.path / store.MODELS_FILE
-    if not path.is_file():
-        return []
     lines = []
-    for text in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and "path" in record:
+    for record in models_of_run(run.path):
+        if "path" in record:
             saved = f"  (saved {record['saved_at']})" if record.get("saved_at") else ""
             lines.append(f"{record['path']}{saved}")
     return lines
