@@ -2,8 +2,8 @@
 
 `write_case_scripts(folder, "say.py", ...)` writes the named scripts into a
 test's folder. Most scripts print `repr()` of what they received, so a
-case's expected result is one exact line; `boom.py` keeps the exact line
-numbers its traceback case checks.
+case's expected result is one exact line. `boom.py` keeps the exact line
+numbers that its traceback case checks.
 """
 
 from __future__ import annotations
