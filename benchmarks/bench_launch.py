@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -157,7 +158,7 @@ def measure_kernel(folder: Path, repeat: int) -> None:
     client.execute()
 
     samples = _bench_output(notebook.cells[1])
-    magic, shell = _median(samples["magic"]), _median(samples["shell"])
+    magic, shell = statistics.median(samples["magic"]), statistics.median(samples["shell"])
     h.report("launch.kernel_magic", magic, shell,
              f"%cascade_run noop.py {h.seconds(magic)} / !python noop.py {h.seconds(shell)}, same kernel",
              LAUNCH_TARGET)
@@ -169,12 +170,6 @@ def _bench_output(cell) -> dict:
             if line.startswith("BENCH "):
                 return json.loads(line[len("BENCH "):])
     raise RuntimeError(f"the kernel printed no BENCH line: {cell.outputs!r}"[:500])
-
-
-def _median(values: list[float]) -> float:
-    import statistics
-
-    return statistics.median(values)
 
 
 if __name__ == "__main__":
