@@ -95,6 +95,9 @@ def wait_child(child: subprocess.Popen, timeout: float) -> int:
     Raises:
         subprocess.TimeoutExpired: If the child is still running after `timeout` seconds.
     """
+    if child.returncode is not None:
+        # Reaped already: its pid may belong to another process by now.
+        return child.returncode
     try:
         pidfd = os.pidfd_open(child.pid)
     except (AttributeError, OSError):
@@ -103,10 +106,14 @@ def wait_child(child: subprocess.Popen, timeout: float) -> int:
     try:
         import select
 
-        readable, _, _ = select.select([pidfd], [], [], timeout)
+        # poll() rather than select(), which rejects descriptors above 1023
+        # (a kernel running many runs can reach those).
+        waiter = select.poll()
+        waiter.register(pidfd, select.POLLIN)
+        exited = waiter.poll(timeout * 1000)
     finally:
         os.close(pidfd)
-    if not readable:
+    if not exited:
         raise subprocess.TimeoutExpired(child.args, timeout)
     return child.wait()
 
