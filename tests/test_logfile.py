@@ -156,3 +156,29 @@ def test_capture_abandon_open_pipe(tmp_path):
     os.close(other_write)
 
     assert (tmp_path / "run.log").read_text() == "partial\n"
+
+
+def test_capture_trickle_of_small_writes(tmp_path):
+    # Unbuffered prints arrive a few bytes at a time, so the reader takes its short pauses between reads.
+    code = (
+        "import sys, time\n"
+        "for number in range(3000):\n"
+        "    print(f'line {number}')\n"
+        "time.sleep(0.3)\n"
+        "print('done', file=sys.stderr)\n"
+    )
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=environment)
+    stdout = []
+    writer = LogWriter(tmp_path / "run.log")
+    capture = Capture(child.stdout, child.stderr, writer, stdout.append)
+
+    capture.start()
+    child.wait()
+    assert capture.join(30)
+    writer.close()
+
+    expected = "".join(f"line {number}\n" for number in range(3000))
+    assert "".join(stdout) == expected
+    assert (tmp_path / "run.log").read_text() == expected + "done\n"

@@ -166,3 +166,26 @@ def test_clear_group_stops_group_without_proc():
     process._clear_group(child.pid, 0.5)
 
     assert wait_gone(grandchild)
+
+
+def test_wait_child_returns_exit_status():
+    child = launch("import time; time.sleep(0.3); raise SystemExit(3)")
+
+    assert process.wait_child(child, 60) == 3
+
+
+def test_wait_child_times_out():
+    child = launch("import time; time.sleep(60)")
+
+    with pytest.raises(subprocess.TimeoutExpired, match=r"timed out after 0\.1 seconds"):
+        process.wait_child(child, 0.1)
+
+    child.kill()
+    assert process.wait_child(child, 60) == -signal.SIGKILL
+
+
+def test_wait_child_already_reaped():
+    child = launch("raise SystemExit(5)")
+    child.wait(timeout=60)
+
+    assert process.wait_child(child, 0.1) == 5

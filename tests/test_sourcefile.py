@@ -128,3 +128,19 @@ def test_read_script_bytes_unreadable(kind, message):
 def test_read_script_bytes_folder(tmp_path):
     with pytest.raises(ScriptNotFoundError, match=r"is a folder, not a script"):
         read_script_bytes(tmp_path, "notebook")
+
+
+@pytest.mark.parametrize("enabled", [pytest.param(True, id="enabled"), pytest.param(False, id="disabled")])
+def test_paused_gc_restores_state(enabled):
+    import gc
+
+    from cascade_core.sourcefile import paused_gc
+
+    was_enabled = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
