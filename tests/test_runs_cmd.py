@@ -75,6 +75,17 @@ def test_show_cmd_describes_run(work):
     assert lines[lines.index("Log:") + 1] == f"  {folder / 'logs' / 'cascade_run.log'}"
 
 
+def test_show_cmd_quotes_argv(work):
+    folder = work / "my dir"
+    folder.mkdir()
+    (folder / "say it.py").write_text("print('hi')\n")
+    cascade(work, "run", "my dir/say it.py", "-y", "--", "x y", "z")
+
+    result = cascade(work, "show", "last")
+
+    assert "  argv:      'my dir/say it.py' 'x y' z" in result.stdout.splitlines()
+
+
 def test_show_cmd_unknown_ref(work):
     cascade(work, "run", "code.py", "-y")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 
 import click
@@ -145,7 +146,7 @@ def format_run(run) -> str:
         ("status", run.status),
         ("exit code", run.returncode),
         ("script", run.script),
-        ("argv", " ".join(meta.get("argv") or [])),
+        ("argv", shlex.join(meta.get("argv") or [])),
         ("name", run.name),
         ("tags", ", ".join(run.tags)),
         ("base", meta.get("base")),
