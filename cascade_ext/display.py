@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from cascade_core.formatting import format_duration, format_table
+from cascade_core.formatting import format_duration, format_overrides, format_table
 
 TRACEBACK_START = "Traceback (most recent call last):"
 FALLBACK_LOG_LINES = 20
@@ -43,13 +43,6 @@ def format_metrics(metrics: Mapping | None) -> str:
     if not metrics:
         return ""
     return " ".join(f"{name}={format_value(value)}" for name, value in metrics.items())
-
-
-def format_overrides(overrides: Mapping | None) -> str:
-    """Format overrides as the command-line tokens that would give them."""
-    if not overrides:
-        return ""
-    return " ".join(f"--{key} {format_value(value)}" for key, value in overrides.items())
 
 
 # Tables ----------------------------------------------------------------------

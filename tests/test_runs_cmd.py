@@ -44,7 +44,7 @@ def test_runs_cmd_lists_runs(work):
     header, row = result.stdout.splitlines()
     assert header.split() == ["ID", "STATUS", "STARTED", "DURATION", "SCRIPT", "OVERRIDES"]
     assert row.startswith(f"{folder.name}  completed  ")
-    assert row.endswith("code.py  RUN_CODE='B1'")
+    assert row.endswith("code.py  --RUN_CODE B1")
 
 
 def test_runs_cmd_empty_store(work):
@@ -146,8 +146,8 @@ def test_runs_cmd_name_and_tag_columns(work, three):
 
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["ID", "STATUS", "STARTED", "DURATION", "SCRIPT", "NAME", "TAGS", "OVERRIDES"]
-    assert rows[1].split()[5:] == ["exit.py", "bad", "a,b", "CODE=3"]
-    assert rows[2].split()[5:] == ["code.py", "a", "RUN_CODE='Z'"]
+    assert rows[1].split()[5:] == ["exit.py", "bad", "a,b", "--CODE", "3"]
+    assert rows[2].split()[5:] == ["code.py", "a", "--RUN_CODE", "Z"]
 
 
 def test_runs_cmd_no_match(work, three):

@@ -9,7 +9,7 @@ import sys
 import click
 
 from cascade_core.errors import CascadeError
-from cascade_core.formatting import format_duration, format_table
+from cascade_core.formatting import format_duration, format_overrides, format_table
 from cascade_core.store import STATUSES
 
 OVERRIDES_WIDTH = 40
@@ -98,7 +98,7 @@ def run_record(run) -> dict:
 
 def run_row(run) -> dict:
     """Return the columns of one run in `cascade runs`."""
-    overrides = " ".join(f"{key}={value!r}" for key, value in run.overrides.items())
+    overrides = format_overrides(run.overrides)
     if len(overrides) > OVERRIDES_WIDTH:
         overrides = overrides[: OVERRIDES_WIDTH - 3] + "..."
     return {
