@@ -358,6 +358,8 @@ def _split(line: str) -> list[str]:
 
 def _take_target(tokens: list[str], options_table: dict, placeholder: str):
     """Find the first token that is not a run option or an option's value."""
+    from cascade_core.cli.options import unknown_option_message
+
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -365,7 +367,7 @@ def _take_target(tokens: list[str], options_table: dict, placeholder: str):
             return tokens[:index], token, tokens[index + 1:]
         name, has_value = token.partition("=")[::2]
         if name not in options_table:
-            raise UsageError(f"Unknown option {token!r} before {placeholder}. Options: {', '.join(options_table)}.")
+            raise UsageError(unknown_option_message(token, placeholder, options_table))
         index += 2 if options_table[name] and not has_value else 1
     return tokens, None, []
 

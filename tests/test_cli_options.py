@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cascade_core.cli.options import is_magic_only, option_arity, option_clashes
+from cascade_core.cli.options import is_magic_only, option_arity, option_clashes, unknown_option_message
 from cascade_core.discovery import discover_source
 
 
@@ -61,3 +61,19 @@ def test_option_clashes_magic_only_option():
     source = "from cascade_core import Config\nclass A(Config):\n    max_lines = 10\n    bg = False\n"
 
     assert option_clashes(discover_source(source)) == [("max_lines", "--max-lines"), ("bg", "--bg")]
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        pytest.param("--frobnicate", "Unknown option '--frobnicate' before SCRIPT. Options: -y, --yes, --name.",
+                     id="no-suggestion"),
+        pytest.param("--nmae", "Unknown option '--nmae' before SCRIPT; did you mean --name? Options: -y, --yes, --name.",
+                     id="did-you-mean"),
+        pytest.param("--nmae=x", "Unknown option '--nmae=x' before SCRIPT; did you mean --name? Options: -y, --yes, "
+                     "--name.", id="with-value"),
+        pytest.param("-q", "Unknown option '-q' before SCRIPT. Options: -y, --yes, --name.", id="short"),
+    ],
+)
+def test_unknown_option_message_cases(token, message):
+    assert unknown_option_message(token, "SCRIPT", ["-y", "--yes", "--name"]) == message

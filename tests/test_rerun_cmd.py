@@ -193,6 +193,20 @@ def test_rerun_cmd_errors(work, arguments, message):
     assert len(run_folders(work)) == 1
 
 
+def test_rerun_cmd_unknown_option_before_ref(work):
+    cascade("run", "train.py", "-y")
+
+    rejected = cascade("rerun", "--frobnicate", "last", "-y")
+
+    assert rejected.returncode == 2
+    assert rejected.stderr.endswith(
+        "Error: Unknown option '--frobnicate' before REF. Options: -y, --yes, --no-log, --name, --tag, -m, "
+        "--multirun, -j, --jobs, --launcher, --dask-address, --fail-fast, --root, --chdir, -f, --force, --exact, "
+        "-h, --help.\n"
+    )
+    assert len(run_folders(work)) == 1
+
+
 def test_rerun_cmd_unknown_override(work):
     cascade("run", "train.py", "-y")
 

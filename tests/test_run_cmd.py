@@ -222,6 +222,39 @@ def test_run_cmd_unknown_option_after_script(work):
     assert folders(work / ".cascade") == []
 
 
+RUN_OPTIONS_LISTED = ("-y, --yes, --no-log, --name, --tag, --base, -f, --force, -m, --multirun, -j, --jobs, "
+                      "--launcher, --dask-address, --fail-fast, --root, --chdir, -h, --help")
+
+
+@pytest.mark.parametrize(
+    ("option", "hint"),
+    [
+        pytest.param("--frobnicate", ".", id="unknown"),
+        pytest.param("--nmae", "; did you mean --name?", id="did-you-mean"),
+    ],
+)
+def test_run_cmd_unknown_option_before_script(work, option, hint):
+    result = cascade(work, "run", option, "code.py", "-y")
+
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        f"Error: Unknown option '{option}' before SCRIPT{hint} Options: {RUN_OPTIONS_LISTED}.\n"
+    )
+    assert "Usage: cascade run [OPTIONS] SCRIPT" in result.stderr
+    assert folders(work / ".cascade") == []
+
+
+def test_run_cmd_magic_only_option_before_script(work):
+    result = cascade(work, "run", "--bg", "code.py", "-y")
+
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        "Error: --bg is an option of the %cascade_run and %cascade_rerun magics only, not of cascade run. "
+        "Remove it from the command line.\n"
+    )
+    assert folders(work / ".cascade") == []
+
+
 @pytest.mark.parametrize("option", ["--max-lines", "--bg", "--no-raise"])
 def test_run_cmd_rejects_magic_only_option(work, option):
     result = cascade(work, "run", "code.py", option, "3", "-y")

@@ -81,3 +81,20 @@ def option_clashes(config) -> list[tuple[str, str]]:
                 clashes.append((field.key, spellings[name]))
                 break
     return clashes
+
+
+def unknown_option_message(token: str, placeholder: str, spellings) -> str:
+    """Build the message for a token before SCRIPT (or REF) that starts with `-` but is no known option.
+
+    Args:
+        token: The token as typed, e.g. `--frobnicate` or `--nmae=x`.
+        placeholder: `SCRIPT` or `REF`, the argument the token stands before.
+        spellings: The option spellings of the command, listed in the message.
+    """
+    from cascade_core.lookup import suggest
+
+    spellings = list(spellings)
+    name = token.partition("=")[0]
+    suggestion = suggest(name.lstrip("-"), (), spellings) if name.startswith("--") else None
+    hint = f"; did you mean {suggestion}?" if suggestion else "."
+    return f"Unknown option {token!r} before {placeholder}{hint} Options: {', '.join(spellings)}."

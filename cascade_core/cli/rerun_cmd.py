@@ -18,6 +18,7 @@ from cascade_core.cli.run_cmd import (
     launch_options,
     merge_options,
     print_config,
+    reject_leading_option,
     run_in_console,
     split_after_target,
 )
@@ -42,6 +43,7 @@ def rerun(ctx: click.Context, ref: str, arguments: tuple[str, ...], **options) -
     with the local modules it imported. Without new arguments after `--`,
     the recorded run's arguments are passed again.
     """
+    reject_leading_option(rerun, ref, "REF")
     try:
         config = _config_for_splitting(ref, arguments, options)
         split = _split(arguments, config)

@@ -47,6 +47,7 @@ def run(ctx: click.Context, script: str, arguments: tuple[str, ...], **options) 
     unless -y. Arguments after a bare `--` go to the script's sys.argv.
     The exit status is the script's (128+N when signal N ended it).
     """
+    reject_leading_option(run, script, "SCRIPT")
     try:
         config = _discover(script)
         split = _split(arguments, config)
@@ -85,11 +86,31 @@ def split_after_target(command: click.Command, arguments, config):
         spelling = "--" + str(exc.key).partition("=")[0]
         if spelling not in option_arity() or not is_magic_only(spelling):
             raise
-        raise UnknownKeyError(
-            f"{spelling} is an option of the %cascade_run and %cascade_rerun magics only, not of "
-            f"cascade {command.name}. Remove it from the command line.",
-            exc.key,
-        ) from None
+        raise UnknownKeyError(_magic_only_message(spelling, command), exc.key) from None
+
+
+def reject_leading_option(command: click.Command, target: str, placeholder: str) -> None:
+    """Reject an unknown option that click, which passes unknown options on, took as SCRIPT or REF.
+
+    Raises:
+        click.UsageError: If `target` starts with `-`; the message lists
+            `command`'s options with a did-you-mean.
+    """
+    from cascade_core.cli.options import is_magic_only, option_arity, unknown_option_message
+
+    if not target.startswith("-") or target == "-":
+        return
+    spelling = target.partition("=")[0]
+    if spelling in option_arity() and is_magic_only(spelling):
+        raise click.UsageError(_magic_only_message(spelling, command))
+    raise click.UsageError(unknown_option_message(target, placeholder, option_table(command)))
+
+
+def _magic_only_message(spelling: str, command: click.Command) -> str:
+    return (
+        f"{spelling} is an option of the %cascade_run and %cascade_rerun magics only, not of "
+        f"cascade {command.name}. Remove it from the command line."
+    )
 
 
 def option_table(command: click.Command) -> dict[str, bool]:
