@@ -296,7 +296,7 @@ def test_magics_runs_table(kernel):
 
     page = result.html()[0]
     assert page.startswith("<table>")
-    assert "listed-run" in page and "--PROMPT &#x27;listed&#x27;" in page
+    assert "listed-run" in page and "--PROMPT listed" in page
     text = result.plain()[0].splitlines()
     assert text[0].split() == ["run", "id", "name", "script", "status", "started", "duration", "overrides", "metrics"]
     assert "listed-run" in text[2] and "completed" in text[2]
@@ -425,7 +425,7 @@ def test_magics_runs_plain_text_in_terminal(workdir):
 
     assert "'term'" in completed.stdout
     assert "run id" in completed.stdout and "<table>" not in completed.stdout
-    assert "--PROMPT 'term'" in completed.stdout
+    assert "--PROMPT term" in completed.stdout
     assert "No differences in config, overrides, metrics or source." in completed.stdout
     assert "  config:     PROMPT='term'*   (* overridden)" in completed.stdout
     assert "ZeroDivisionError: float division by zero\nboom.py failed with exit status 1. Run folder: " in completed.stdout
