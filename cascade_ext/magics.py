@@ -79,8 +79,8 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
-    @argument("overrides", nargs="*", help="Overrides: --key value, --key=value or key=value.")
+    @argument("script", metavar="SCRIPT", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("overrides", nargs="*", metavar="OVERRIDES", help="Overrides: --key value, --key=value or key=value.")
     @_run_options
     def cascade_run(self, line):
         """Run a script with config overrides, stream its output into the cell, return the Run.
@@ -110,8 +110,8 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("ref", help="The run to repeat: last, a run id prefix, or a run or model folder.")
-    @argument("overrides", nargs="*", help="Overrides on top of the recorded config.")
+    @argument("ref", metavar="REF", help="The run to repeat: last, a run id prefix, or a run or model folder.")
+    @argument("overrides", nargs="*", metavar="OVERRIDES", help="Overrides on top of the recorded config.")
     @argument("--exact", action="store_true", help="Run the saved source instead of the script as it is now.")
     @_run_options
     def cascade_rerun(self, line):
@@ -167,7 +167,7 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("ref", help="The run: last, a run id prefix, or a run or model folder.")
+    @argument("ref", metavar="REF", help="The run: last, a run id prefix, or a run or model folder.")
     @argument("--root", help="The run store folder (default: the nearest .cascade/).")
     def cascade_show(self, line):
         """Show one recorded run: status, config, overrides, last metrics and run folder.
@@ -184,8 +184,8 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("first", help="The first run (A): last, a run id prefix, or a run folder.")
-    @argument("second", help="The second run (B).")
+    @argument("first", metavar="REF", help="The first run (A): last, a run id prefix, or a run folder.")
+    @argument("second", metavar="REF", help="The second run (B), given the same way.")
     @argument("--root", help="The run store folder (default: the nearest .cascade/).")
     def cascade_diff(self, line):
         """Compare two runs: config, overrides, last metrics and the source that ran.
@@ -205,7 +205,7 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("script", metavar="SCRIPT", help="Path of the script (.py) or notebook (.ipynb).")
     @argument("--json", action="store_true", help="Return the config as JSON-ready data instead of a table.")
     def cascade_config(self, line):
         """Show the config found in a script: each field's key, class, type, default and line.
@@ -231,7 +231,7 @@ class CascadeMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("script", help="Path of the script (.py) or notebook (.ipynb).")
+    @argument("script", metavar="SCRIPT", help="Path of the script (.py) or notebook (.ipynb).")
     @argument("--name", help="A name for the runs the panel launches.")
     @argument("--tag", action="append", default=[], help="A tag for the runs the panel launches (repeatable).")
     @argument("--root", help="The run store folder (default: the nearest .cascade/).")
@@ -320,9 +320,8 @@ def parse_line(line: str, parser, rerun: bool = False):
         print(parser.format_help())
         return None
     if target is None:
-        magic = parser.prog.lstrip("%")
-        raise UsageError(f"Missing {placeholder}: write %{magic} {placeholder} [OVERRIDES] [OPTIONS]; "
-                         f"%{magic}? lists the options.")
+        usage = f"%{parser.prog.lstrip('%')} {placeholder} [OVERRIDES] [OPTIONS]"
+        raise _missing_argument_error(parser, [placeholder], usage)
 
     with _usage_errors():
         config = _config_for(target, rerun, [*leading, *rest])
@@ -417,12 +416,42 @@ def _start_options(options) -> dict:
 
 
 def _parse(parser, line: str):
-    """Parse a magic line; print the help and return None for -h or --help."""
+    """Parse a magic line; print the help and return None for -h or --help.
+
+    Raises:
+        UsageError: If the line does not parse. A missing argument is named
+            as the usage line shows it (`REF`, `SCRIPT`), with that line.
+    """
     tokens = _split(line)
     if any(token in HELP_OPTIONS for token in tokens):
         print(parser.format_help())
         return None
-    return parser.parse_args(tokens)
+    try:
+        return parser.parse_args(tokens)
+    except UsageError as exc:
+        missing = _missing_arguments(str(exc))
+        if missing is None:
+            raise
+        usage = parser.format_usage().strip().splitlines()[-1].strip()
+        raise _missing_argument_error(parser, missing, usage) from None
+
+
+# argparse's message for missing positional arguments (the same text in Python 3.10 to 3.13).
+_REQUIRED_PREFIX = "the following arguments are required: "
+
+
+def _missing_arguments(message: str) -> list[str] | None:
+    """Return the names argparse lists as missing in `message`, or None for other errors."""
+    if not message.startswith(_REQUIRED_PREFIX):
+        return None
+    return message.removeprefix(_REQUIRED_PREFIX).split(", ")
+
+
+def _missing_argument_error(parser, names: list[str], usage: str) -> UsageError:
+    """Build the error for missing positional arguments, named as in the usage line."""
+    noun = "argument" if len(names) == 1 else "arguments"
+    magic = "%" + parser.prog.lstrip("%")
+    return UsageError(f"Missing {noun} {' and '.join(names)}. Usage: {usage}. {magic}? shows the help.")
 
 
 def load_run(ref: str, root=None):

@@ -205,7 +205,6 @@ def test_magics_run_notebook(kernel, workdir):
         pytest.param("%cascade_run train.py --LRR 1", r"UsageError: --LRR is not a field of train\.py; did you mean --LR\?",
                      id="unknown-key"),
         pytest.param("%cascade_run train.py --EPOCHS 2.5", r"UsageError: .*EPOCHS.*int", id="type-mismatch"),
-        pytest.param("%cascade_run", r"UsageError: Missing SCRIPT: write %cascade_run SCRIPT \[OVERRIDES\] \[OPTIONS\]; %cascade_run\? lists", id="no-script"),
         pytest.param("%cascade_run --bogus train.py", r"UsageError: Unknown option '--bogus' before SCRIPT\. Options: -y, ",
                      id="unknown-option"),
         pytest.param("%cascade_run --nmae x train.py",
@@ -320,6 +319,35 @@ def test_magics_show_run(kernel):
     result = kernel.run("r = %cascade_show last\n(r.overrides, r.status)")
 
     assert result.value() == ({"PROMPT": "shown"}, "completed")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        pytest.param("%cascade_run", "Missing argument SCRIPT. Usage: %cascade_run SCRIPT [OVERRIDES] [OPTIONS]. "
+                     "%cascade_run? shows the help.", id="run"),
+        pytest.param("%cascade_run -y --name x", "Missing argument SCRIPT. Usage: %cascade_run SCRIPT [OVERRIDES] "
+                     "[OPTIONS]. %cascade_run? shows the help.", id="run-options-only"),
+        pytest.param("%cascade_rerun", "Missing argument REF. Usage: %cascade_rerun REF [OVERRIDES] [OPTIONS]. "
+                     "%cascade_rerun? shows the help.", id="rerun"),
+        pytest.param("%cascade_show", "Missing argument REF. Usage: %cascade_show [--root ROOT] REF. "
+                     "%cascade_show? shows the help.", id="show"),
+        pytest.param("%cascade_diff last", "Missing argument REF. Usage: %cascade_diff [--root ROOT] REF REF. "
+                     "%cascade_diff? shows the help.", id="diff-one-ref"),
+        pytest.param("%cascade_diff", "Missing arguments REF and REF. Usage: %cascade_diff [--root ROOT] REF REF. "
+                     "%cascade_diff? shows the help.", id="diff-no-ref"),
+        pytest.param("%cascade_config --json", "Missing argument SCRIPT. Usage: %cascade_config [--json] SCRIPT. "
+                     "%cascade_config? shows the help.", id="config"),
+        pytest.param("%cascade_panel", "Missing argument SCRIPT. Usage: %cascade_panel [--name NAME] [--tag TAG] "
+                     "[--root ROOT] SCRIPT. %cascade_panel? shows the help.", id="panel"),
+    ],
+)
+def test_magics_missing_argument(kernel, line, message):
+    before = kernel.run_folders()
+    result = kernel.run(line)
+
+    assert result.stderr == f"UsageError: {message}\n"
+    assert kernel.run_folders() == before
 
 
 def test_magics_show_unknown_ref(kernel):
