@@ -116,6 +116,8 @@ def split_arguments(tokens, config, options: dict[str, bool]) -> SplitArguments:
 
     Raises:
         UnknownKeyError: A `--x` is neither a field nor a run option.
+        MissingValueError: A `--key` is followed by `--`, another key or a
+            run option instead of its value.
         OverrideError: A token is neither an override nor an option.
     """
     tokens = list(tokens)
@@ -128,7 +130,8 @@ def split_arguments(tokens, config, options: dict[str, bool]) -> SplitArguments:
             break
 
         if _is_override_start(token, config):
-            end = _override_end(tokens, index, config)
+            end = _override_end(tokens, index, config, options)
+            _require_value(tokens, index, end, config, options)
             result.overrides += tokens[index:end]
         elif token.startswith("-") and len(token) > 1:
             end = _option_end(tokens, index, config, options)
@@ -163,8 +166,13 @@ def _is_assignment(token: str) -> bool:
     return bool(equals) and all(part.isidentifier() for part in key.split("."))
 
 
-def _override_end(tokens: list[str], index: int, config) -> int:
-    """Return the index after the override starting at `tokens[index]`."""
+def _override_end(tokens: list[str], index: int, config, options=()) -> int:
+    """Return the index after the override starting at `tokens[index]`.
+
+    A `--key` of a non-bool field ends at once, without a value, when the
+    next token is `--`, another field's `--key`, or exactly one of the run
+    `options`.
+    """
     token = tokens[index]
     if not token.startswith("--") or "=" in token:
         return index + 1
@@ -175,9 +183,30 @@ def _override_end(tokens: list[str], index: int, config) -> int:
         # A bool value never starts with "-", so "--flag -y" is a bare flag then an option.
         has_value = following is not None and not following.startswith("-")
         return index + 2 if has_value else index + 1
-    if following is None or following == "--" or _is_next_key(following, config):
+    if following is None or _next_token_reason(following, config, options):
         return index + 1
     return index + 2
+
+
+def _require_value(tokens: list[str], index: int, end: int, config, options) -> None:
+    """Raise MissingValueError when the `--key` at `tokens[index]` got no value, naming the next token."""
+    token = tokens[index]
+    if end != index + 1 or not token.startswith("--") or "=" in token or _takes_flag_form(config, token[2:]):
+        return
+    following = tokens[end] if end < len(tokens) else None
+    raise _missing_value(config, token[2:], following, options)
+
+
+def _next_token_reason(token: str, config, options=()) -> str:
+    """Say why a token after `--key` is no value for it, or return "" when it is the value."""
+    if token == "--":
+        return "starts the script's own arguments"
+    if _is_next_key(token, config):
+        return "is a field key"
+    spelling, equals, _ = token.partition("=")
+    if spelling in options and (not equals or spelling.startswith("--")):
+        return "is an option"
+    return ""
 
 
 def _option_end(tokens: list[str], index: int, config, options: dict[str, bool]) -> int:
@@ -265,7 +294,7 @@ def read_override(tokens: list[str], index: int, config) -> tuple[str, str | Non
             return key, tokens[index + 1], end
         if _takes_flag_form(config, key):
             return key, None, end
-        raise _missing_value(config, key)
+        raise _missing_value(config, key, tokens[end] if end < len(tokens) else None)
 
     if _is_assignment(token):
         key, _, text = token.partition("=")
@@ -287,13 +316,18 @@ def _is_next_key(token: str, config) -> bool:
     return token.startswith("--") and names_field(config, token[2:].partition("=")[0])
 
 
-def _missing_value(config, key: str) -> MissingValueError:
+def _missing_value(config, key: str, following: str | None = None, options=()) -> MissingValueError:
+    """Build the error for a `--key` without a value; `following` is the token after it, if any."""
     field = config.lookup(key)
-    return MissingValueError(
-        f"--{key} needs a value, e.g. --{key} {example_value(field)}; "
-        "a value that starts with -- can be given as --key=value",
-        key,
-    )
+    message = f"Missing value for --{key}"
+    if following is not None:
+        message += f" (the next token {following!r} {_next_token_reason(following, config, options)})"
+    message += f". Example: --{key} {example_value(field)}"
+
+    ftype = field_type(field.annotation, field.default)
+    if following is not None and ftype.accepts_text:
+        message += f". For the text {following!r} itself, write --{key}={following}"
+    return MissingValueError(message, key)
 
 
 def _store(values: dict, spellings: dict, field, key: str, value: object) -> None:

@@ -307,13 +307,13 @@ def test_parse_value_expression_field_rejects_bad_syntax():
         pytest.param(
             ["--lr"],
             MissingValueError,
-            r"^--lr needs a value, e.g\. --lr 1e-3; a value that starts with -- can be given as --key=value$",
+            r"^Missing value for --lr\. Example: --lr 1e-3$",
             id="missing-value",
         ),
         pytest.param(
             ["--lr", "--batch_size", "3"],
             MissingValueError,
-            r"^--lr needs a value",
+            r"^Missing value for --lr \(the next token '--batch_size' is a field key\)\. Example: --lr 1e-3$",
             id="missing-value-before-key",
         ),
         pytest.param(
@@ -507,6 +507,49 @@ def test_split_arguments_sorts_tokens(tokens, overrides, options, passthrough):
     assert split.overrides == overrides
     assert split.options == options
     assert split.passthrough == passthrough
+
+
+@pytest.mark.parametrize(
+    ("tokens", "message"),
+    [
+        pytest.param(["--lr", "-y"], r"^Missing value for --lr \(the next token '-y' is an option\)\. Example: --lr 0\.1$",
+                     id="short-option"),
+        pytest.param(["--lr", "--name=x"],
+                     r"^Missing value for --lr \(the next token '--name=x' is a field key\)\. Example: --lr 0\.1$",
+                     id="field-key"),
+        pytest.param(["--lr", "--jobs=2"],
+                     r"^Missing value for --lr \(the next token '--jobs=2' is an option\)\. Example: --lr 0\.1$",
+                     id="option-with-value"),
+        pytest.param(["--lr", "--"],
+                     r"^Missing value for --lr \(the next token '--' starts the script's own arguments\)\. "
+                     r"Example: --lr 0\.1$", id="passthrough"),
+        pytest.param(["--name", "-y"],
+                     r"^Missing value for --name \(the next token '-y' is an option\)\. Example: --name base\. "
+                     r"For the text '-y' itself, write --name=-y$", id="str-field"),
+        pytest.param(["--name", "--no-log"],
+                     r"^Missing value for --name \(the next token '--no-log' is an option\)\. Example: --name base\. "
+                     r"For the text '--no-log' itself, write --name=--no-log$", id="str-field-long-option"),
+    ],
+)
+def test_split_arguments_missing_value(tokens, message):
+    with pytest.raises(MissingValueError, match=message):
+        split_arguments(tokens, config_of(CLASH_PY), option_arity())
+
+
+@pytest.mark.parametrize(
+    ("tokens", "value"),
+    [
+        pytest.param(["--name=-y"], "-y", id="equals-form"),
+        pytest.param(["--name", "'-y'"], "-y", id="quoted"),
+        pytest.param(["--name", "-x"], "-x", id="not-an-option"),
+        pytest.param(["--name", "-j4"], "-j4", id="option-cluster"),
+    ],
+)
+def test_split_arguments_dash_text_for_str_field(tokens, value):
+    config = config_of(CLASH_PY)
+    split = split_arguments(tokens, config, option_arity())
+
+    assert parse_overrides(split.overrides, config) == {"name": value}
 
 
 def test_split_arguments_unknown_option_did_you_mean():

@@ -222,6 +222,31 @@ def test_run_cmd_unknown_option_after_script(work):
     assert folders(work / ".cascade") == []
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        pytest.param(["--RUN_CODE", "-y"], "Error: Missing value for --RUN_CODE (the next token '-y' is an option). "
+                     "Example: --RUN_CODE A7. For the text '-y' itself, write --RUN_CODE=-y\n", id="str-field"),
+        pytest.param(["--RUN_CODE", "--name", "n"], "Error: Missing value for --RUN_CODE (the next token '--name' is an "
+                     "option). Example: --RUN_CODE A7. For the text '--name' itself, write --RUN_CODE=--name\n",
+                     id="long-option"),
+    ],
+)
+def test_run_cmd_missing_value_before_option(work, arguments, message):
+    result = cascade(work, "run", "code.py", *arguments, "-y")
+
+    assert result.returncode == 1
+    assert result.stderr == message
+    assert folders(work / ".cascade") == []
+
+
+def test_run_cmd_dash_text_with_equals(work):
+    result = cascade(work, "run", "code.py", "--RUN_CODE=-y", "-y")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "'-y'\n"
+
+
 RUN_OPTIONS_LISTED = ("-y, --yes, --no-log, --name, --tag, --base, -f, --force, -m, --multirun, -j, --jobs, "
                       "--launcher, --dask-address, --fail-fast, --root, --chdir, -h, --help")
 
