@@ -22,6 +22,7 @@ from cascade_core.errors import (
     UnknownKeyError,
 )
 from cascade_core.fieldtypes import Expression, TypeCheckFailure, check_value, field_type, normalize_value, parse_text
+from cascade_core.formatting import shell_word
 from cascade_core.lookup import find_field, unknown_key_message
 
 _OPENERS = {"[": "]", "(": ")", "{": "}"}
@@ -322,7 +323,7 @@ def _missing_value(config, key: str, following: str | None = None, options=()) -
     message = f"Missing value for --{key}"
     if following is not None:
         message += f" (the next token {following!r} {_next_token_reason(following, config, options)})"
-    message += f". Example: --{key} {example_value(field)}"
+    message += f". Example: --{key} {shell_word(example_value(field))}"
 
     ftype = field_type(field.annotation, field.default)
     if following is not None and ftype.accepts_text:
@@ -388,8 +389,8 @@ def _parse_expression(field, text: str) -> object:
 
 def _value_error(field, text: str, failure: TypeCheckFailure) -> OverrideError:
     ftype = field_type(field.annotation, field.default)
-    example = f"Example: --{field.key} {example_value(field)}"
-    sweep_hint = _sweep_hint(field, text)
+    example = f"Example: {_example_override(field)}"
+    sweep_hint = _comma_hints(field, ftype, text)
 
     if failure.reason == "syntax":
         return InvalidValueError(
@@ -408,10 +409,43 @@ def _value_error(field, text: str, failure: TypeCheckFailure) -> OverrideError:
     )
 
 
-def _sweep_hint(field, text: str) -> str:
-    if len(split_top_level(text)) < 2:
+# Container kinds whose literal can hold comma-separated items, with its brackets.
+_BRACKETS = {"list": "[]", "tuple": "()", "set": "{}"}
+
+
+def _comma_hints(field, ftype, text: str) -> str:
+    """Suggest what a value with top-level commas may have meant, checking each suggestion first.
+
+    The bracketed form (`'[32, 32]'`) is offered when it is a valid value
+    of the field, and `-m` only when every comma-separated item is valid on
+    its own, so that no suggested command fails.
+    """
+    pieces = [piece.strip() for piece in split_top_level(text)]
+    if len(pieces) < 2:
         return ""
-    return f". To run once per comma-separated value, add -m: -m --{field.key} {text}"
+
+    hints = []
+    for kind, brackets in _BRACKETS.items():
+        bracketed = f"{brackets[0]}{', '.join(pieces)}{brackets[1]}"
+        if kind in ftype.kinds and _fits(ftype, bracketed):
+            hints.append(f"For one {kind}, write --{field.key} {shell_word(bracketed)}")
+            break
+    if all(_fits(ftype, piece) for piece in pieces):
+        hints.append(f"To run once per comma-separated value, add -m: -m --{field.key} {shell_word(text)}")
+    return "".join(f". {hint}" for hint in hints)
+
+
+def _fits(ftype, text: str) -> bool:
+    try:
+        parse_text(ftype, text)
+    except TypeCheckFailure:
+        return False
+    return True
+
+
+def _example_override(field) -> str:
+    """Return `--key VALUE` with a valid value for the field, quoted for a POSIX shell."""
+    return f"--{field.key} {shell_word(example_value(field))}"
 
 
 def _a_type(value: object) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
 import pytest
 
 from cascade_core.cli.options import option_arity
@@ -142,14 +145,67 @@ def test_parse_overrides_commas_without_multirun(tokens, expected):
     assert parse_overrides(tokens, config_of(NET_PY)) == expected
 
 
-def test_parse_overrides_top_level_commas_suggest_multirun():
-    message = (
-        r"^Invalid value for --HIDDEN: \(\[32, 32\], \[128, 128\]\) is a tuple, but HIDDEN expects list\. "
-        r"Example: --HIDDEN \[64, 64\]\. To run once per comma-separated value, add -m: "
-        r"-m --HIDDEN \[32,32\],\[128,128\]$"
-    )
-    with pytest.raises(TypeMismatchError, match=message):
-        parse_overrides(["--HIDDEN", "[32,32],[128,128]"], config_of(NET_PY))
+COMMAS_PY = """\
+from typing import Literal
+HIDDEN = [64, 64]
+MASK = {1}
+BATCH = 32
+LR = 0.01
+OPT: Literal['adam', 'sgd'] = 'adam'
+"""
+
+
+@pytest.mark.parametrize(
+    ("tokens", "tail"),
+    [
+        pytest.param(["--HIDDEN", "32,32"], "Example: --HIDDEN '[64, 64]'. For one list, write --HIDDEN '[32, 32]'",
+                     id="list-of-numbers"),
+        pytest.param(["--HIDDEN", "[32,32],[128,128]"],
+                     "Example: --HIDDEN '[64, 64]'. For one list, write --HIDDEN '[[32,32], [128,128]]'. "
+                     "To run once per comma-separated value, add -m: -m --HIDDEN '[32,32],[128,128]'",
+                     id="list-of-lists"),
+        pytest.param(["--MASK", "1,2"], "Example: --MASK '{1}'. For one set, write --MASK '{1, 2}'", id="set"),
+        pytest.param(["--BATCH", "16,32"],
+                     "Example: --BATCH 32. To run once per comma-separated value, add -m: -m --BATCH 16,32", id="int"),
+        pytest.param(["--BATCH", "16,x"], "expected int. Example: --BATCH 32", id="int-with-bad-item"),
+        pytest.param(["--LR", "0.1,abc"], "expected float. Example: --LR 0.01", id="float-with-bad-item"),
+        pytest.param(["--OPT", "adam,sgd"],
+                     "Example: --OPT adam. To run once per comma-separated value, add -m: -m --OPT adam,sgd",
+                     id="literal"),
+        pytest.param(["--OPT", "adam,rmsprop"], "expects one of 'adam', 'sgd'. Example: --OPT adam",
+                     id="literal-with-bad-item"),
+    ],
+)
+def test_parse_overrides_comma_hints(tokens, tail):
+    with pytest.raises(OverrideError, match=f"^Invalid value for {tokens[0]}: .*{re.escape(tail)}$"):
+        parse_overrides(tokens, config_of(COMMAS_PY))
+
+
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        pytest.param(["--HIDDEN", "32,32"], id="list-of-numbers"),
+        pytest.param(["--HIDDEN", "[32,32],[128,128]"], id="list-of-lists"),
+        pytest.param(["--MASK", "1,2"], id="set"),
+        pytest.param(["--BATCH", "16,32"], id="int"),
+        pytest.param(["--OPT", "adam,sgd"], id="literal"),
+    ],
+)
+def test_parse_overrides_comma_hints_work(tokens):
+    from cascade_core.sweeps.plan import plan_sweep
+
+    config = config_of(COMMAS_PY)
+    with pytest.raises(OverrideError) as raised:
+        parse_overrides(tokens, config)
+
+    example, *hints = str(raised.value).partition(". Example: ")[2].split(". ")
+    parse_overrides(shlex.split(example), config)
+    for hint in hints:
+        command = shlex.split(hint.partition(", write ")[2] or hint.partition("add -m: ")[2])
+        if command[0] == "-m":
+            assert len(plan_sweep(config, command[1:])) == 2
+        else:
+            parse_overrides(command, config)
 
 
 @pytest.mark.parametrize(
