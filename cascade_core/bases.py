@@ -114,12 +114,48 @@ def load_config_file(path: str | Path) -> dict:
         raise ConfigFileError(f"Config file not found: {str(path)!r}. Check the path given to --base.", path)
 
     try:
-        data = loader(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        # yaml.YAMLError, json.JSONDecodeError and tomllib.TOMLDecodeError are all caught here.
-        raise ConfigFileError(f"Cannot parse config file {str(path)!r}: {exc}", path) from exc
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(
+            f"Cannot read config file {str(path)!r}: byte {exc.start} is not UTF-8 ({exc.reason}). "
+            "Save the file as UTF-8 text.",
+            path,
+        ) from exc
+
+    try:
+        data = loader(text)
+    except _SyntaxFailure as failure:
+        raise ConfigFileError(_syntax_message(path, failure), path) from failure
 
     return _check_mapping(data, path)
+
+
+class _SyntaxFailure(ValueError):
+    """A config file that does not parse: the problem in one line, and where it was found.
+
+    `line` and `column` are 1-based, or None when the parser gives no
+    position; `at_end` is true when the parser reached the end of the file.
+    """
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None, at_end: bool = False):
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line
+        self.column = column
+        self.at_end = at_end
+
+
+def _syntax_message(path: Path, failure: _SyntaxFailure) -> str:
+    place = ""
+    if failure.at_end:
+        place = " at the end of the file"
+    elif failure.line is not None:
+        place = f" at line {failure.line}" + (f", column {failure.column}" if failure.column is not None else "")
+    syntax = _FORMAT_NAMES[path.suffix.lower()]
+    return (
+        f"Cannot parse config file {str(path)!r}{place}: {failure.problem}. "
+        f"Fix the {syntax} syntax there and run again."
+    )
 
 
 def _load_yaml(text: str) -> object:
@@ -127,8 +163,35 @@ def _load_yaml(text: str) -> object:
 
     try:
         return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_failure(exc, text) from exc
     except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from exc
+        raise _SyntaxFailure(" ".join(str(exc).split())) from exc
+
+
+def _yaml_failure(exc, text: str) -> _SyntaxFailure:
+    """Read PyYAML's problem, context and marks (0-based) into one line with 1-based positions."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem:
+        problem += f" ({exc.context}"
+        if exc.context_mark is not None:
+            problem += f" started at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        problem += ")"
+    if mark is None:
+        return _SyntaxFailure(problem)
+    return _SyntaxFailure(problem, mark.line + 1, mark.column + 1, at_end=mark.index >= len(text))
+
+
+def _load_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _SyntaxFailure(exc.msg, exc.lineno, exc.colno) from exc
+
+
+# tomllib (Python 3.11 to 3.13) and tomli end each message with its position.
+_TOML_POSITION = re.compile(r"^(?P<problem>.*) \(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of document)\)$")
 
 
 def _load_toml(text: str) -> object:
@@ -136,10 +199,23 @@ def _load_toml(text: str) -> object:
         import tomllib
     else:
         import tomli as tomllib
-    return tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_failure(str(exc)) from exc
 
 
-_LOADERS = {".yaml": _load_yaml, ".yml": _load_yaml, ".json": json.loads, ".toml": _load_toml}
+def _toml_failure(message: str) -> _SyntaxFailure:
+    match = _TOML_POSITION.match(message)
+    if match is None:
+        return _SyntaxFailure(message)
+    if match["line"] is None:
+        return _SyntaxFailure(match["problem"], at_end=True)
+    return _SyntaxFailure(match["problem"], int(match["line"]), int(match["column"]))
+
+
+_LOADERS = {".yaml": _load_yaml, ".yml": _load_yaml, ".json": _load_json, ".toml": _load_toml}
+_FORMAT_NAMES = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML"}
 
 
 def _check_mapping(data: object, path: Path) -> dict:

@@ -93,9 +93,24 @@ def test_load_config_file_empty_yaml(tmp_path):
     ("name", "text", "message"),
     [
         pytest.param("base.yaml", "- 1\n- 2\n", r"Invalid config file .*base\.yaml.: it contains a list, expected a mapping of field names", id="list"),
-        pytest.param("base.yaml", "lr: [1, 2\n", r"Cannot parse config file .*base\.yaml", id="bad-yaml"),
-        pytest.param("base.json", '{"lr": }', r"Cannot parse config file .*base\.json", id="bad-json"),
-        pytest.param("base.toml", "lr = = 1\n", r"Cannot parse config file .*base\.toml", id="bad-toml"),
+        pytest.param("base.yaml", "lr: [1, 2\n",
+                     r"^Cannot parse config file '.*base\.yaml' at the end of the file: expected ',' or '\]', but got "
+                     r"'<stream end>' \(while parsing a flow sequence started at line 1, column 5\)\. "
+                     r"Fix the YAML syntax there and run again\.$", id="bad-yaml"),
+        pytest.param("base.yaml", "lr: 1\nwd: x: y\n",
+                     r"^Cannot parse config file '.*base\.yaml' at line 2, column 6: mapping values are not allowed "
+                     r"here\. Fix the YAML syntax there and run again\.$", id="bad-yaml-line"),
+        pytest.param("base.yml", "lr:\n\tx: 1\n",
+                     r"^Cannot parse config file '.*base\.yml' at line 2, column 1: found character '\\t' that cannot "
+                     r"start any token \(while scanning for the next token\)\. Fix the YAML syntax there", id="yaml-tab"),
+        pytest.param("base.json", '{\n  "lr": }',
+                     r"^Cannot parse config file '.*base\.json' at line 2, column 9: Expecting value\. "
+                     r"Fix the JSON syntax there and run again\.$", id="bad-json"),
+        pytest.param("base.toml", "wd = 0\nlr = = 1\n",
+                     r"^Cannot parse config file '.*base\.toml' at line 2, column 6: Invalid value\. "
+                     r"Fix the TOML syntax there and run again\.$", id="bad-toml"),
+        pytest.param("base.toml", "lr = [1,\n",
+                     r"^Cannot parse config file '.*base\.toml' at the end of the file: ", id="toml-at-end"),
         pytest.param("base.yaml", "1: 0.1\n", r"has a key that is not a field name: 1\. Keys must be text", id="int-key"),
         pytest.param("base.ini", "lr=1\n", r"Unsupported config file .*base\.ini.*\.yaml, \.yml, \.json, \.toml", id="ini"),
     ],
@@ -108,6 +123,15 @@ def test_load_config_file_invalid(tmp_path, name, text, message):
         load_config_file(path)
 
     assert caught.value.path == path
+
+
+def test_load_config_file_not_utf8(tmp_path):
+    path = tmp_path / "base.yaml"
+    path.write_bytes(b"lr: 1\xff\n")
+
+    message = r"^Cannot read config file '.*base\.yaml': byte 5 is not UTF-8 \(invalid start byte\)\. Save the file as UTF-8 text\.$"
+    with pytest.raises(ConfigFileError, match=message):
+        load_config_file(path)
 
 
 def test_load_config_file_missing(tmp_path):
@@ -409,7 +433,7 @@ def test_cli_base_invalid_file(tmp_path, cascade_cli):
 
     assert result.returncode == 1
     assert result.stderr == (
-        "Error: Cannot parse config file 'base.json': "
-        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n"
+        "Error: Cannot parse config file 'base.json' at line 1, column 2: "
+        "Expecting property name enclosed in double quotes. Fix the JSON syntax there and run again.\n"
     )
     assert run_folders(tmp_path) == []
