@@ -26,11 +26,34 @@ def collect(script: Path) -> dict:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "executable": sys.executable,
-        "platform": platform.platform(),
-        "machine": platform.machine(),
+        "platform": platform_text(),
+        "machine": os.uname().machine if hasattr(os, "uname") else platform.machine(),
         "packages": installed_packages(),
         "git": git_state(Path(script).parent),
     }
+
+
+def platform_text() -> str:
+    """Return the platform in `platform.platform()`'s format, e.g. `Linux-6.1.0-x86_64-with-glibc2.36`.
+
+    On Linux, `platform.platform()` starts a `uname -p` process and scans
+    the Python binary for its C library version. This reads `os.uname()` and
+    `os.confstr()` instead, and leaves out the processor name that
+    `uname -p` would add (empty on most Linux systems). Elsewhere it returns
+    `platform.platform()`.
+    """
+    if not sys.platform.startswith("linux"):
+        return platform.platform()
+
+    uname = os.uname()
+    text = f"{uname.sysname}-{uname.release}-{uname.machine}"
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        libc = None
+    if libc:
+        text += "-with-" + libc.replace(" ", "")
+    return text
 
 
 def installed_packages() -> dict[str, str]:
