@@ -101,6 +101,7 @@ def main_when_released() -> None:
     status 0 and prints nothing.
     """
     import json
+    import linecache  # noqa: F401  used by load_code(); imported now, while nothing waits for this process
 
     control = int(sys.argv[1])
     chunks = []
