@@ -1,6 +1,8 @@
 """Tests of `cascade_core.environment`: the `environment.json` record of a run."""
 
 import platform
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -24,3 +26,29 @@ def test_environment_collect_platform_fields(tmp_path):
 
     assert record["platform"] == platform_text()
     assert record["machine"] == platform.machine()
+
+
+def git(folder, *args):
+    command = ["git", "-C", str(folder), "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_environment_collect_git_state(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("LR = 0.1\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "train.py")
+    git(tmp_path, "commit", "-q", "-m", "Add train.py")
+    commit = git(tmp_path, "rev-parse", "HEAD")
+
+    clean = collect(script)["git"]
+    script.write_text("LR = 0.2\n")
+    dirty = collect(script)["git"]
+
+    assert clean == {"commit": commit, "branch": "main", "dirty": False}
+    assert dirty == {"commit": commit, "branch": "main", "dirty": True}
+
+
+def test_environment_collect_outside_git(tmp_path):
+    assert collect(tmp_path / "train.py")["git"] is None
