@@ -99,7 +99,7 @@ def test_prespawn_cancel_exits_silently():
     child.cancel()  # a second call does nothing
 
 
-def test_prespawn_release_after_cancel_is_refused(tmp_path):
+def test_prespawn_cancelled_child_never_fits():
     child = prespawn.WaitingChild.start(interactive=False)
     child.cancel()
 
@@ -259,3 +259,21 @@ def test_prespawn_cli_run_uses_waiting_child(tmp_path):
         "argv": ["report.py", "a"], "cwd": str(tmp_path), "run_id": folder.name,
         "file": str(tmp_path / "report.py"), "name": "__main__",
     }
+
+
+def test_prespawn_launch_cancels_child_that_does_not_fit(tmp_path, monkeypatch):
+    from cascade_core.run import launch, prepare
+
+    script = tmp_path / "report.py"
+    script.write_text(REPORT)
+    monkeypatch.chdir(tmp_path)
+    child = prespawn.WaitingChild.start(interactive=False)
+    child.environment = {**child.environment, "PYTHONPATH": "/not/what/the/run/gets"}
+
+    run = launch(prepare(str(script)), root=tmp_path / "store", waiting_child=child)
+    run.wait(timeout=120)
+
+    assert run.status == "completed"
+    assert run.meta["pid"] != child.process.pid
+    assert child.process.returncode == 0
+    assert process_gone(child.process.pid)
