@@ -62,11 +62,12 @@ def interpreter_environment(extra=None) -> dict:
 def start_for_command_line(arguments: list[str]) -> "WaitingChild | None":
     """Start a waiting child when `arguments` (the command line after `cascade`) will start one run at once.
 
-    That is `cascade run ... -y ...` with no sweep, no help and no notebook.
+    That is `cascade run ... -y ...` with no sweep, no help and no notebook,
+    on a POSIX system (the control pipe is an inherited file descriptor).
     The check is a prediction: a command that is then rejected cancels the
     child. Returns None when no child was started.
     """
-    if not _starts_one_run(arguments):
+    if os.name != "posix" or not _starts_one_run(arguments):
         return None
     try:
         return WaitingChild.start(interactive=stdin_is_terminal())
@@ -145,7 +146,7 @@ class WaitingChild:
 
         if self._control is None or interactive != self.interactive:
             return False
-        if command[:2] != [sys.executable, "-c"] or command[2] not in ENTRY_POINTS:
+        if len(command) < 3 or command[:2] != [sys.executable, "-c"] or command[2] not in ENTRY_POINTS:
             return False
         changed = {key for key, value in environment.items() if self.environment.get(key) != value}
         removed = set(self.environment) - set(environment)
