@@ -277,3 +277,25 @@ def test_prespawn_launch_cancels_child_that_does_not_fit(tmp_path, monkeypatch):
     assert run.meta["pid"] != child.process.pid
     assert child.process.returncode == 0
     assert process_gone(child.process.pid)
+
+
+def test_prespawn_cli_terminal_stdin_reaches_script(tmp_path):
+    import pty
+
+    (tmp_path / "ask.py").write_text("LR = 0.1\nprint('got', input())\n")
+    (tmp_path / "driver.py").write_text(CLI_DRIVER)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CASCADE_")}
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, b"hello\n")
+        result = subprocess.run([sys.executable, "driver.py", "run", "-y", "ask.py"], cwd=tmp_path, env=env,
+                                stdin=terminal, capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "got hello\n"
+    (spawned,) = (tmp_path / "spawned.txt").read_text().split()
+    (folder,) = (tmp_path / ".cascade" / "runs").iterdir()
+    assert json.loads((folder / "cascade_run_meta.json").read_text())["pid"] == int(spawned)
