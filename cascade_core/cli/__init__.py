@@ -16,10 +16,9 @@ def main() -> None:
     from cascade_core.prespawn import start_for_command_line
 
     waiting_child = start_for_command_line(sys.argv[1:])
-
-    from cascade_core.cli.group import cli
-
     try:
+        from cascade_core.cli.group import cli
+
         # The run command finds the waiting child in its click context's `obj`.
         cli(prog_name="cascade", obj=waiting_child)
     finally:
