@@ -1,7 +1,9 @@
 """Code that runs inside the child before the user's script, so the script sees a plain `python script.py`.
 
-The child is started as `python -c BOOTSTRAP SCRIPT ARGS...`. Paths travel
-as argv and environment variables, never pasted into code:
+The child is started as `python -c BOOTSTRAP SCRIPT ARGS...`, or before its
+run exists as `python -c WAITING_BOOTSTRAP FD`, which receives the same
+argv and variables through the pipe FD (see `cascade_core.prespawn`).
+Paths travel as argv and environment variables, never pasted into code:
 
 - `CASCADE_SCRIPT_FILE`: the script's real absolute path (for `__file__`,
   tracebacks and `sys.path[0]`).
@@ -33,6 +35,12 @@ BOOTSTRAP = "import cascade_core.bootstrap as _cascade_bootstrap; _cascade_boots
 
 NOTEBOOK_BOOTSTRAP = "import cascade_core.notebook_run as _cascade_notebook; _cascade_notebook.main()"
 """The `-c` code that starts the child of a notebook run (see `cascade_core.notebook_run`)."""
+
+WAITING_BOOTSTRAP = "import cascade_core.bootstrap as _cascade_bootstrap; _cascade_bootstrap.main_when_released()"
+"""The `-c` code of a child started before its run exists (see `cascade_core.prespawn`)."""
+
+ENTRY_POINTS = {BOOTSTRAP: "script", NOTEBOOK_BOOTSTRAP: "notebook"}
+"""The `-c` code of each kind of child, to the name a release message gives it."""
 
 
 def command(script_as_given: str, args: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -82,6 +90,37 @@ def main() -> None:
         if isinstance(exc, SystemExit):
             raise
         _exit_with_traceback(exc, _user_frames(exc.__traceback__, code))
+
+
+def main_when_released() -> None:
+    """Wait for the release message on the control pipe in `sys.argv[1]`, then run the child it names.
+
+    The message is one JSON object: `entry` ("script" or "notebook"),
+    `argv` (the script and its arguments), `cwd` and `env` (variables to
+    set). When the pipe closes without a message, the child exits with
+    status 0 and prints nothing.
+    """
+    import json
+    import linecache  # noqa: F401  used by load_code(); imported now, while nothing waits for this process
+
+    control = int(sys.argv[1])
+    chunks = []
+    while chunk := os.read(control, 65536):
+        chunks.append(chunk)
+    os.close(control)
+    if not chunks:
+        raise SystemExit(0)
+
+    message = json.loads(b"".join(chunks))
+    os.environ.update(message["env"])
+    os.chdir(message["cwd"])
+    sys.argv[:] = ["-c", *message["argv"]]
+    if message["entry"] == "notebook":
+        from cascade_core.notebook_run import main as run_notebook
+
+        run_notebook()
+        return
+    main()
 
 
 def _reset_main(real_path: str) -> dict:

@@ -22,15 +22,41 @@ GIT_TIMEOUT = 10.0
 
 def collect(script: Path) -> dict:
     """Return the environment record of a run of `script`."""
+    # git runs while the package records are read.
+    git = _start_git_status(Path(script).parent)
+    packages = installed_packages()
     return {
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "executable": sys.executable,
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "packages": installed_packages(),
-        "git": git_state(Path(script).parent),
+        "platform": platform_text(),
+        "machine": os.uname().machine if hasattr(os, "uname") else platform.machine(),
+        "packages": packages,
+        "git": _git_state_of(git),
     }
+
+
+def platform_text() -> str:
+    """Return the platform in `platform.platform()`'s format, e.g. `Linux-6.1.0-x86_64-with-glibc2.36`.
+
+    On Linux, `platform.platform()` starts a `uname -p` process and scans
+    the Python binary for its C library version. This reads `os.uname()` and
+    `os.confstr()` instead, and leaves out the processor name that
+    `uname -p` would add (empty on most Linux systems). Elsewhere it returns
+    `platform.platform()`.
+    """
+    if not sys.platform.startswith("linux"):
+        return platform.platform()
+
+    uname = os.uname()
+    text = f"{uname.sysname}-{uname.release}-{uname.machine}"
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        libc = None
+    if libc:
+        text += "-with-" + libc.replace(" ", "")
+    return text
 
 
 def installed_packages() -> dict[str, str]:
@@ -115,7 +141,11 @@ def git_state(folder: Path) -> dict | None:
     or newer); a repository without any commit gives None, as no folder
     under git does.
     """
-    status = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    return _git_state_of(_start_git_status(folder))
+
+
+def _git_state_of(git: subprocess.Popen | None) -> dict | None:
+    status = _git_output(git)
     if status is None:
         return None
     headers, changed = {}, False
@@ -132,19 +162,32 @@ def git_state(folder: Path) -> dict | None:
     return {"commit": commit, "branch": None if branch in (None, "(detached)") else branch, "dirty": changed}
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def _start_git_status(folder: Path) -> subprocess.Popen | None:
     try:
-        result = subprocess.run(
-            ["git", "-C", str(folder), *args],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
+        return subprocess.Popen(
+            ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        logger.debug("git %s failed in %s: %s", " ".join(args), folder, exc)
+    except OSError as exc:
+        logger.debug("git status failed to start in %s: %s", folder, exc)
         return None
-    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _git_output(git: subprocess.Popen | None) -> str | None:
+    """Return what a git process printed, or None when it failed, timed out or never started."""
+    if git is None:
+        return None
+    try:
+        output, _ = git.communicate(timeout=GIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        git.kill()
+        git.communicate()
+        logger.debug("%s timed out after %s s", " ".join(git.args), GIT_TIMEOUT)
+        return None
+    return output.strip() if git.returncode == 0 else None
 
 
 def write_in_background(run_folder: Path, script: Path) -> threading.Thread:

@@ -24,7 +24,6 @@ import codecs
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -145,6 +144,8 @@ class _PendingLine:
 
     def _move_to_spill(self) -> None:
         if self._spill is None:
+            import tempfile
+
             self._spill = tempfile.TemporaryFile(prefix="cascade-line-")
         self._spill.seek(0, os.SEEK_END)
         self._spill.write("".join(self._parts).encode("utf-8"))

@@ -123,10 +123,16 @@ def wait_child(child: subprocess.Popen, timeout: float) -> int:
 
 def _stat_fields(pid: int) -> list[str] | None:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            text = stream.read().decode("ascii", "replace")
+        descriptor = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return None
+    try:
+        # One read returns the whole file: it is far shorter than the buffer.
+        text = os.read(descriptor, 4096).decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
     # The command name is in parentheses and may contain spaces: split after it.
     return text.rpartition(")")[2].split()
 
@@ -203,10 +209,13 @@ def _signal_windows(child: subprocess.Popen, signum: int) -> None:
         child.kill()
 
 
-def reap_orphans(session: int) -> None:
-    """Reap zombies of `session` that were reparented to this process (as a subreaper)."""
+def reap_orphans(session: int, members: list[Member] | None = None) -> None:
+    """Reap zombies of `session` that were reparented to this process (as a subreaper).
+
+    `members` is a listing of the session just taken, if the caller has one.
+    """
     me = os.getpid()
-    for member in session_members(session):
+    for member in session_members(session) if members is None else members:
         if member.parent == me and member.state == "Z" and member.pid != session:
             try:
                 os.waitpid(member.pid, os.WNOHANG)
@@ -226,7 +235,9 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
         _clear_group(session, grace)
         return
 
-    live = _live_members(session)
+    # One scan of /proc serves both steps in the usual case: nothing is left.
+    members = session_members(session)
+    live = [member.pid for member in members if member.state not in ("Z", "X")]
     if live:
         logger.info("Stopping %d leftover process(es) of the run: %s", len(live), live)
         for pid in live:
@@ -235,7 +246,8 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
         for pid in _live_members(session):
             _kill(pid, signal.SIGKILL)
         _wait_members_gone(session, grace)
-    reap_orphans(session)
+        members = None
+    reap_orphans(session, members)
 
 
 def _clear_group(group: int, grace: float) -> None:

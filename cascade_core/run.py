@@ -96,8 +96,14 @@ def run(script, *overrides, **options) -> "Run":
 
 
 def launch(plan: LaunchPlan, *, name=None, tags=(), no_log=False, chdir=False, root=None, sweep_id=None,
-           on_stdout=None, on_stderr=None, on_exit=None, env=None, interactive=False) -> "Run":
-    """Create the run folder for a prepared plan and start the child; `start()` documents the options."""
+           on_stdout=None, on_stderr=None, on_exit=None, env=None, interactive=False,
+           waiting_child=None) -> "Run":
+    """Create the run folder for a prepared plan and start the child; `start()` documents the options.
+
+    `waiting_child` is a `cascade_core.prespawn.WaitingChild` started
+    earlier. It becomes the run's child when it fits the run; otherwise it
+    is cancelled and a child is started as usual.
+    """
     store_root = store.find_root(root)
     run_id, folder = store.create_run_folder(store_root)
     try:
@@ -105,7 +111,8 @@ def launch(plan: LaunchPlan, *, name=None, tags=(), no_log=False, chdir=False, r
         _snapshot_sources(plan.script, folder)
         handle = Run(folder)
         handle._begin(plan, name=name, tags=tuple(tags), no_log=no_log, chdir=chdir, sweep_id=sweep_id,
-                      callbacks=(on_stdout, on_stderr, on_exit), env=env, interactive=interactive)
+                      callbacks=(on_stdout, on_stderr, on_exit), env=env, interactive=interactive,
+                      waiting_child=waiting_child)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -140,11 +147,9 @@ def _snapshot_sources(script: Path, folder: Path) -> None:
 
 def _child_env(extra: Mapping | None, folder: Path, run_id: str, plan: LaunchPlan, record_args: bool) -> dict:
     from cascade_core import bootstrap
+    from cascade_core.prespawn import interpreter_environment
 
-    child_env = dict(os.environ)
-    child_env.update(extra or {})
-    child_env.setdefault("PYTHONUNBUFFERED", "1")
-    child_env.setdefault("PYTHONIOENCODING", "utf-8")
+    child_env = interpreter_environment(extra)
     child_env[RUN_DIR_ENV] = str(folder)
     child_env[RUN_ID_ENV] = run_id
     child_env[bootstrap.SCRIPT_FILE_ENV] = str(plan.script)
@@ -372,7 +377,8 @@ class Run:
 
     # Lifecycle (runs started in this process)
 
-    def _begin(self, plan: LaunchPlan, *, name, tags, no_log, chdir, sweep_id, callbacks, env, interactive) -> None:
+    def _begin(self, plan: LaunchPlan, *, name, tags, no_log, chdir, sweep_id, callbacks, env, interactive,
+               waiting_child=None) -> None:
         from cascade_core import environment, logfile, process
         from cascade_core.bootstrap import command
 
@@ -386,10 +392,8 @@ class Run:
         child_env = _child_env(env, self.path, self.id, plan, record_args)
         cwd = self.path if chdir else Path.cwd()
         writer = logfile.LogWriter(None if no_log else self.path / store.LOG_FILE)
-        try:
-            self._child = process.launch(command(plan.script_as_given, plan.args), cwd, child_env, interactive)
-        except OSError as exc:
-            raise RunError(f"Cannot start the run of {plan.script}: {sys.executable} failed to start ({exc}).") from exc
+        self._child = _start_child(command(plan.script_as_given, plan.args), cwd, child_env, interactive,
+                                   waiting_child, plan.script)
         self._exited = threading.Event()
         self._stopper = process.Stopper(self._child, self._exited)
         self._capture = logfile.Capture(self._child.stdout, self._child.stderr, writer, on_stdout, on_stderr)
@@ -484,6 +488,25 @@ class Run:
                 self._on_exit(self)
             except Exception:  # the run is recorded already; a broken callback must not hide that
                 logger.exception("on_exit callback of run %s failed", self.id)
+
+
+def _start_child(child_command, cwd, child_env, interactive, waiting_child, script):
+    """Release `waiting_child` for this run when it fits, else cancel it and start a new child."""
+    from cascade_core import process
+
+    if waiting_child is not None:
+        if waiting_child.fits(child_command, child_env, interactive):
+            process.enable_subreaper()
+            child = waiting_child.release(child_command, cwd, child_env)
+            if child is not None:
+                return child
+            logger.info("The waiting child of the run of %s had exited; starting a new one", script)
+        waiting_child.cancel()
+
+    try:
+        return process.launch(child_command, cwd, child_env, interactive)
+    except OSError as exc:
+        raise RunError(f"Cannot start the run of {script}: {sys.executable} failed to start ({exc}).") from exc
 
 
 def _restore(recorded: object, fallback: object) -> dict:

@@ -74,8 +74,10 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
     path = Path(script).expanduser().absolute()
     config = _discover(path)
     typed, passthrough = _typed_overrides(overrides, config)
-    merged = _apply_base(base, typed, config, force, root)
-    typed, extras = dict(merged.overrides), dict(merged.extras)
+    extras, label = {}, None
+    if base is not None:
+        merged = _apply_base(base, typed, config, force, root)
+        typed, extras, label = dict(merged.overrides), dict(merged.extras), merged.label
     if extras:
         _check_addable(path, config, extras)
 
@@ -98,7 +100,7 @@ def prepare(script, *overrides, base=None, force: bool = False, argv=(), root=No
         source=source,
         args=[*args, *passthrough, *argv],
         values={**_effective_config(config, typed), **extras},
-        base=merged.label,
+        base=label,
     )
 
 

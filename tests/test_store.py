@@ -104,6 +104,17 @@ def test_write_json_atomic_and_readable(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == oct(0o644)
 
 
+def test_write_json_failure_leaves_no_temporary(tmp_path):
+    path = tmp_path / "data.json"
+    store.write_json(path, {"kept": 1})
+
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        store.write_json(path, {"bad": object()})
+
+    assert [entry.name for entry in tmp_path.iterdir()] == ["data.json"]
+    assert json.loads(path.read_text(encoding="utf-8")) == {"kept": 1}
+
+
 def test_read_json_missing_and_broken(tmp_path):
     (tmp_path / "broken.json").write_text("{")
 

@@ -1,59 +1,49 @@
 """The `cascade` command line interface.
 
-Each command lives in its own module and is imported only when invoked, so
-`cascade --help` and `cascade run` do not pay for the others.
+`main()` imports click and the commands only after it has started the
+child of a `cascade run -y` (see `cascade_core.prespawn`), so the child's
+interpreter starts while this one imports them. The click group itself is
+`cascade_core.cli.group.cli`, also reachable as `cascade_core.cli.cli`.
 """
 
 from __future__ import annotations
 
-import importlib
-
-import click
-
-# Command name -> "module:attribute" of its click command.
-COMMANDS = {
-    "config": "cascade_core.cli.config_cmd:config",
-    "run": "cascade_core.cli.run_cmd:run",
-    "rerun": "cascade_core.cli.rerun_cmd:rerun",
-    "runs": "cascade_core.cli.runs_cmd:runs",
-    "show": "cascade_core.cli.runs_cmd:show",
-    "diff": "cascade_core.cli.runs_cmd:diff",
-    "logs": "cascade_core.cli.runs_cmd:logs",
-}
-
-
-class LazyGroup(click.Group):
-    """A group whose subcommands are imported when they are looked up."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._load(cmd_name)
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # NOTE: commands whose module is not written yet are hidden
-            # rather than breaking the whole CLI.
-            if exc.name == module_name:
-                return None
-            raise
-        return getattr(module, attribute)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cascade-ext", prog_name="cascade")
-def cli() -> None:
-    """Run Python scripts with config overrides and track every run."""
+import sys
 
 
 def main() -> None:
     """Entry point of the `cascade` console script."""
-    cli(prog_name="cascade")
+    from cascade_core.prespawn import start_for_command_line
+
+    waiting_child = start_for_command_line(sys.argv[1:])
+    try:
+        from cascade_core.cli.group import cli
+
+        # The run command finds the waiting child in its click context's `obj`.
+        cli(prog_name="cascade", obj=waiting_child)
+    finally:
+        if waiting_child is not None:
+            waiting_child.cancel()
+        _skip_exit_collection()
+
+
+def _skip_exit_collection() -> None:
+    """Keep the garbage collections at interpreter exit from walking every object this command created.
+
+    The command has finished and closed its files, so nothing is left for
+    those collections to do, and after a run they took about 8 ms (measured
+    on Linux, CPython 3.11). `gc.freeze()` moves every tracked object out of
+    their reach. Atexit handlers and the flushing of stdout and stderr still
+    run.
+    """
+    import gc
+
+    gc.freeze()
+
+
+def __getattr__(name: str):
+    if name in ("cli", "LazyGroup", "COMMANDS"):
+        from cascade_core.cli import group
+
+        return getattr(group, name)
+    raise AttributeError(f"module 'cascade_core.cli' has no attribute {name!r}")

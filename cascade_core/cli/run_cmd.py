@@ -54,7 +54,7 @@ def run(ctx: click.Context, script: str, arguments: tuple[str, ...], **options) 
         options = _merge_options(ctx, options, split.options, script)
         if options["multirun"]:
             sys.exit(_multirun(script, config, [*split.overrides, *_passthrough(split)], options))
-        sys.exit(_run_once(script, [*split.overrides, *_passthrough(split)], options))
+        sys.exit(_run_once(script, [*split.overrides, *_passthrough(split)], options, ctx.obj))
     except CascadeError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -173,13 +173,13 @@ def _multirun(script: str, config, tokens: list[str], options: dict) -> int:
     )
 
 
-def _run_once(script: str, tokens: list[str], options: dict) -> int:
+def _run_once(script: str, tokens: list[str], options: dict, waiting_child) -> int:
     from cascade_core.run import prepare
 
     plan = prepare(script, *tokens, base=options["base"], force=options["force"], root=options["root"])
     print_config(plan)
     confirm(options["yes"])
-    return run_in_console(plan, **launch_options(options))
+    return run_in_console(plan, waiting_child=waiting_child, **launch_options(options))
 
 
 # Console helpers, shared with `cascade rerun` ---------------------------------
@@ -225,6 +225,7 @@ def run_in_console(plan, **options) -> int:
     SIGINT, SIGTERM and SIGHUP sent to this process stop the run (it is
     recorded as `interrupted`); a second one kills it at once.
     """
+    from cascade_core.prespawn import stdin_is_terminal
     from cascade_core.process import forward_signals
     from cascade_core.run import launch
 
@@ -233,7 +234,7 @@ def run_in_console(plan, **options) -> int:
     announced = threading.Event()
     with forward_signals(stop):
         handle = launch(plan, on_stdout=_writer(sys.stdout, announced), on_stderr=_writer(sys.stderr, announced),
-                        interactive=_stdin_is_terminal(), **options)
+                        interactive=stdin_is_terminal(), **options)
         stop.attach(handle)
         try:
             _stderr_echo(f"Run {handle.id} started: {handle.path}")
@@ -315,13 +316,6 @@ def _write_now(stream, binary, data) -> None:
     stream.flush()
     binary.write(data)
     binary.flush()
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _stderr_echo(message: str) -> None:
