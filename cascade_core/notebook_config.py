@@ -1,7 +1,7 @@
 """Config of Jupyter notebooks: a Config class in a code cell, or a `parameters` cell.
 
 The code cells are read as one source text, joined by newlines, so the
-usual `Field.span` offsets work; each field also records the index of its
+usual `Field.span` offsets work. Each field also records the index of its
 cell in the notebook's `cells` list, and its `lineno` counts lines within
 that cell. IPython syntax (`%magic`, `!command`)
 is masked as comments before parsing, and a cell that still does not parse

@@ -150,7 +150,7 @@ def _is_override_start(token: str, config) -> bool:
 
 
 def names_field(config, key: str) -> bool:
-    """Whether a key is meant as a field: it names one, several, or an inherited or imported one."""
+    """Return True when a key is meant as a field: it names one, several, or an inherited or imported one."""
     if "." in key:
         return True
     try:
@@ -308,7 +308,7 @@ _read_override = read_override
 
 
 def _takes_flag_form(config, key: str) -> bool:
-    """Whether `--key` alone is allowed: the key names a bool field."""
+    """Return True when `--key` alone is allowed, because the key names a bool field."""
     field = find_field(config, key)
     return field is not None and "bool" in field_type(field.annotation, field.default).kinds
 

@@ -30,7 +30,7 @@ SOURCES_DIR = "sources"
 
 @dataclass(frozen=True)
 class RerunPlan:
-    """What a rerun launches.
+    """The launch plan of a rerun.
 
     Attributes:
         run: The recorded `Run` being rerun.

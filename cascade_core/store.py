@@ -186,7 +186,7 @@ def process_start_time(pid: int) -> str | None:
     """Return an opaque start time of process `pid`, or None when unknown.
 
     On Linux it is the start time in clock ticks from `/proc/PID/stat`, which
-    tells a live runner from a later process that reused its pid.
+    distinguishes a live runner from a later process that reused its pid.
     """
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:

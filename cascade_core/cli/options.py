@@ -1,7 +1,7 @@
 """The options of `cascade run`, `cascade rerun` and the run magics, in one table.
 
 `split_arguments` needs to know which tokens after SCRIPT are run options
-and whether each takes a value; `cascade config` lists the config fields
+and whether each takes a value. `cascade config` lists the config fields
 whose names clash with them.
 """
 
@@ -84,11 +84,11 @@ def option_clashes(config) -> list[tuple[str, str]]:
 
 
 def unknown_option_message(token: str, placeholder: str, spellings) -> str:
-    """Build the message for a token before SCRIPT (or REF) that starts with `-` but is no known option.
+    """Build the message for a token before SCRIPT (or REF) that starts with `-` but is not a known option.
 
     Args:
         token: The token as typed, e.g. `--frobnicate` or `--nmae=x`.
-        placeholder: `SCRIPT` or `REF`, the argument the token stands before.
+        placeholder: `SCRIPT` or `REF`, the argument that follows the token.
         spellings: The option spellings of the command, listed in the message.
     """
     from cascade_core.lookup import suggest
