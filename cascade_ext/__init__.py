@@ -46,10 +46,11 @@ def _panel(script, **options):
 
 
 class _Package(types.ModuleType):
-    """This package's module type, keeping `cascade_ext.panel` the panel function.
+    """Module type of this package, which keeps `cascade_ext.panel` bound to the panel function.
 
     Importing the submodule `cascade_ext.panel` sets the package attribute
-    `panel` to that module; the property below keeps the function in its place.
+    `panel` to that module. The property's setter ignores that assignment, so
+    the attribute stays the function.
     """
 
     @property

@@ -1,8 +1,8 @@
 """Background runs (`%cascade_run --bg`): a live widget with status, elapsed time,
 the latest output lines and a Stop button.
 
-The magic returns the running `Run` at once; `.wait()` and `.stop()` work
-from later cells. Runs still going when the kernel shuts down are stopped
+The magic returns the running `Run` at once, and `.wait()` and `.stop()` work
+from later cells. Runs still running when the kernel shuts down are stopped
 (and so recorded as `interrupted`) by an `atexit` handler.
 """
 
@@ -29,7 +29,7 @@ _views: dict = {}
 
 
 def start_in_background(launch, widget: bool = True):
-    """Start a run with `launch(on_stdout=..., on_stderr=...)`, show its widget, return the Run.
+    """Start a run with `launch(on_stdout=..., on_stderr=...)`, show its widget and return the Run.
 
     Without `widget` (a terminal IPython, which cannot show one) the output
     goes to the run's log only, and one printed line gives the log's path.
@@ -165,5 +165,5 @@ def stop_all(timeout: float = SHUTDOWN_WAIT) -> None:
     for run in runs:
         try:
             run.wait(timeout=timeout)
-        except Exception:  # shutting down: log and go on to the next run
+        except Exception:  # at shutdown, log the error and stop the next run
             logger.exception("Background run %s did not end after being stopped", run.id)

@@ -54,7 +54,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: str = "") -> str:
-    """Build an HTML table; every cell is escaped."""
+    """Build an HTML table with every cell escaped."""
     head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
@@ -86,7 +86,7 @@ class Table:
 
 class RunTable(Table):
     """A list of runs shown as a table: id, name, script, status, start, duration,
-    overrides and last metrics. Indexing and iteration give the `Run` objects."""
+    overrides and last metrics. Indexing and iteration return the `Run` objects."""
 
     headers = ("run id", "name", "script", "status", "started", "duration", "overrides", "metrics")
 
@@ -265,7 +265,7 @@ def _text(value) -> str:
 def failure_traceback(run) -> list[str]:
     """Build the lines shown for a failed run: the child's traceback and the run folder.
 
-    The traceback is read back from the run's log; without a log (`--no-log`)
+    The traceback is read back from the run's log. Without a log (`--no-log`),
     only the exit status and the run folder are shown.
     """
     lines = _traceback_from_log(run)

@@ -1,7 +1,7 @@
 """The `%cascade_*` line magics, each a short dispatcher into cascade_core.
 
-Magic lines take the arguments of the `cascade` command line: run options
-may stand before or after SCRIPT, and after SCRIPT a `--key` naming a config
+Magic lines take the arguments of the `cascade` command line. Run options
+may come before or after SCRIPT, and after SCRIPT a `--key` naming a config
 field is an override. The magics never ask for confirmation.
 """
 
@@ -85,10 +85,10 @@ class CascadeMagics(Magics):
     def cascade_run(self, line):
         """Run a script with config overrides, stream its output into the cell, return the Run.
 
-        The script runs in a child process with the kernel's interpreter; the
-        run is recorded in the run store. A failed script raises
-        RunFailedError (unless --no-raise); `cascade_ext.last_run()` returns
-        the run either way. `{var}` and `$var` in the line are expanded.
+        The script runs in a child process with the kernel's interpreter, and
+        the run is recorded in the run store. A failed script raises
+        RunFailedError (unless --no-raise), and `cascade_ext.last_run()`
+        returns the run either way. `{var}` and `$var` in the line are expanded.
 
         Example::
 
@@ -303,8 +303,8 @@ def parse_line(line: str, parser, rerun: bool = False):
     Returns:
         `(target, overrides, options)`: the script path (or run reference),
         the override tokens (with `"--"` and the pass-through tokens at the
-        end when given), and the parsed run options. None when `-h` asked
-        for the help, which is printed.
+        end when given), and the parsed run options. None for `-h` or
+        `--help`, after the help is printed.
 
     Raises:
         UsageError: If the line does not parse, SCRIPT is missing, the script
@@ -356,7 +356,16 @@ def _split(line: str) -> list[str]:
 
 
 def _take_target(tokens: list[str], options_table: dict, placeholder: str):
-    """Find the first token that is not a run option or an option's value."""
+    """Split `tokens` at the first one that is not a run option or an option's value.
+
+    Returns:
+        `(options, target, rest)`: the option tokens before the target, the
+        target, and the tokens after it. The target is None, and rest empty,
+        when every token is an option.
+
+    Raises:
+        UsageError: If an option before the target is unknown.
+    """
     from cascade_core.cli.options import unknown_option_message
 
     index = 0
@@ -416,7 +425,7 @@ def _start_options(options) -> dict:
 
 
 def _parse(parser, line: str):
-    """Parse a magic line; print the help and return None for -h or --help.
+    """Parse a magic line, or print the help and return None for -h or --help.
 
     Raises:
         UsageError: If the line does not parse. A missing argument is named
@@ -455,7 +464,7 @@ def _missing_argument_error(parser, names: list[str], usage: str) -> UsageError:
 
 
 def load_run(ref: str, root=None):
-    """Load a recorded run from a reference; a bad reference raises UsageError."""
+    """Load a recorded run from a reference, raising UsageError for a bad reference."""
     from cascade_core import store
     from cascade_core.run import Run
 
@@ -494,8 +503,8 @@ def register(shell) -> None:
     shell.register_magics(CascadeMagics)
     if _Previous.custom_exc is None:
         _Previous.custom_exc = (shell.custom_exceptions, getattr(shell, "CustomTB", None))
-    # NOTE: IPython keeps one custom exception handler per shell, so a handler
-    # another extension set is replaced until this extension is unloaded.
+    # NOTE: IPython allows one custom exception handler per shell, so a handler
+    # set by another extension is replaced until this extension is unloaded.
     shell.set_custom_exc((RunFailedError, streaming.RunInterrupted), show_run_error)
     if "_repr_html_" not in vars(Run):
         Run._repr_html_ = display.run_repr_html
@@ -521,7 +530,7 @@ def unregister(shell) -> None:
 
 
 def _pretty_run(run, printer, cycle) -> None:
-    # A run inside a list or dict keeps its one-line repr; alone it gets the summary.
+    # A run inside a list or dict keeps its one-line repr, and a run shown alone gets the summary.
     if cycle or len(printer.stack) > 1:
         printer.text(repr(run))
     else:
@@ -535,7 +544,7 @@ def show_run_error(shell, etype, value, tb, tb_offset=None):
     else:
         lines = [str(value)]
     logger.info("Run ended in a notebook cell with %s: %s", etype.__name__, value)
-    # NOTE: `_showtraceback` is the method IPython's own showtraceback calls;
-    # ipykernel overrides it to send the error to the frontend.
+    # NOTE: `_showtraceback` is the method that IPython's own showtraceback
+    # calls, and ipykernel overrides it to send the error to the frontend.
     shell._showtraceback(etype, value, lines)
     return lines

@@ -8,7 +8,7 @@ panel, and the live output of the selected run.
 Run launches a tracked background run with the values that differ from the
 defaults. Each run's reader threads only append output to a bounded tail.
 One refresher thread per panel updates the table and the output view every
-`update_interval` seconds while runs are going. ipywidgets sends changes made
+`update_interval` seconds while runs are running. ipywidgets sends changes made
 from a thread to the frontend.
 """
 
@@ -57,7 +57,7 @@ class Panel:
     """A script's config as widgets, with buttons that launch and control tracked runs.
 
     Args:
-        script: Path of the script; runs start it as given, from the kernel's cwd.
+        script: Path of the script. Runs start it as given, from the kernel's cwd.
         root: The run store folder (default: found from the cwd, as for `cascade run`).
         name: A name given to every run launched from the panel.
         tags: Tags given to every run launched from the panel.
@@ -177,7 +177,10 @@ class Panel:
         return run
 
     def new_row(self, values: dict) -> PanelRun:
-        """Return a runs-table row for a run about to start with `values`; its callbacks take the run's output."""
+        """Return a runs-table row for a run about to start with `values`.
+
+        The row's `stdout` and `stderr` callbacks take the run's output.
+        """
         return PanelRun(values, self.output_lines, self._select)
 
     def add_run(self, row: PanelRun, run) -> None:
@@ -293,7 +296,7 @@ class PanelRun:
     """One row of the panel's runs table: a run, the values it changed, and its latest output.
 
     Output callbacks run in the run's reader threads and only feed a bounded
-    tail; `refresh()` and `take_output()` run in the panel's refresher thread.
+    tail, while `refresh()` and `take_output()` run in the panel's refresher thread.
     """
 
     def __init__(self, values: dict, output_lines: int, on_select):
@@ -409,7 +412,7 @@ def _reload_summary(before: dict, after: dict) -> str:
 
 
 def _track_for_shutdown(run) -> None:
-    """Have the run stopped when the kernel shuts down, as background runs of `%cascade_run --bg` are."""
+    """Register the run to be stopped at kernel shutdown, like the background runs of `%cascade_run --bg`."""
     from cascade_ext import background
 
     background._track(run)

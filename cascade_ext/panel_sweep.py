@@ -3,7 +3,8 @@
 Values are written in the sweep grammar of `cascade run -m` (`1e-3,1e-4`,
 `range(1, 4)`, `logspace(-5, -1, 5)`, `choice(adam, sgd)`). The other fields
 keep the values shown in the panel. Every point becomes a run of the same
-sweep, in the panel's runs table, at most "at once" of them running at a time.
+sweep and appears in the panel's runs table. The "at once" input sets how
+many points run at a time.
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ class SweepSection:
         return swept
 
     def tokens(self) -> tuple[list[str], dict[str, object]]:
-        """Return the override tokens of the sweep and the panel's changed values that every point keeps.
+        """Return the sweep's override tokens and the panel's changed values that every point keeps.
 
-        The tokens give the kept values first, then the swept fields.
+        The tokens list the kept values first, then the swept fields.
         """
         swept = self.swept()
         shared_values = {key: value for key, value in self.panel.changed_values().items() if key not in swept}
@@ -109,7 +110,7 @@ class SweepSection:
         """Check every point of the sweep, then run them in a background thread (what Run sweep does).
 
         Raises:
-            OverrideError: A value is invalid; nothing is run.
+            OverrideError: A value is invalid, and nothing is run.
             SweepError: A sweep is already running, or the sweep values are invalid.
         """
         from cascade_core.sweeps import prepare_sweep
@@ -160,7 +161,7 @@ class SweepSection:
             row.stderr(text)
 
     def _row(self, point):
-        """Return the runs-table row of a point, made on first use (output may come before `on_start`)."""
+        """Return the runs-table row of a point, created on first use because output may come before `on_start`."""
         with self._rows_lock:
             row = self._rows.get(point.index)
             if row is None:

@@ -1,7 +1,7 @@
 """Writing a run's output into the current notebook cell, bounded.
 
 The run's reader threads call `CellOutput.stdout` and `CellOutput.stderr`
-with decoded chunks, which only go on a bounded queue. The kernel's main
+with decoded chunks, which are only put on a bounded queue. The kernel's main
 thread drains the queue in `run_in_cell` and writes to `sys.stdout` and
 `sys.stderr`. So each chunk lands in the cell that started the run, as that
 cell's own streams.
@@ -9,7 +9,7 @@ cell's own streams.
 The first `max_lines` lines go to the cell as streams. After that, one
 display, updated in place at most every `update_interval` seconds, shows the
 latest `tail_lines` lines, and at the end the last lines and the log's path.
-Memory stays flat: the queue is bounded (a fast child waits for the kernel),
+Memory use stays bounded: the queue has a size limit (a fast child waits for the kernel),
 and past the head only the tail and one partial line per stream are kept,
 each line cut to `max_line_chars` characters.
 """
@@ -34,7 +34,7 @@ BATCH_SECONDS = 0.1
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Raised by `%cascade_run` after a kernel interrupt stopped the run.
+    """Exception raised by `%cascade_run` after a kernel interrupt stopped the run.
 
     It derives from KeyboardInterrupt, so "Run All" stops there as it does
     for any interrupt. `run` is the stopped run, marked `interrupted`.
@@ -86,8 +86,8 @@ class _TailLines:
         return list(self.lines) + partials
 
     def _finish(self, line: str) -> str:
-        # "\r" starts the line over, as in a terminal; a trailing "\r" is the
-        # first half of a "\r\n" line end.
+        # "\r" starts the line over, as in a terminal. A trailing "\r" is
+        # dropped, because it is the first half of a "\r\n" line end.
         return line.rstrip("\r").rsplit("\r", 1)[-1]
 
     def _cut(self, line: str) -> str:
@@ -104,8 +104,8 @@ class _TailLines:
 class OutputTail:
     """The latest output lines of one run, fed by its reader threads, for widgets.
 
-    `stdout` and `stderr` take decoded chunks from any thread; `take_output`
-    returns the lines when they changed since its last call.
+    `stdout` and `stderr` take decoded chunks from any thread, and
+    `take_output` returns the lines when they changed since its last call.
     """
 
     def __init__(self, lines: int, max_line_chars: int = MAX_LINE_CHARS):
@@ -140,7 +140,7 @@ class CellOutput:
 
     Args:
         max_lines: lines written as cell streams before the tail display
-            takes over; None writes everything as streams (terminal IPython).
+            takes over. None writes everything as streams (terminal IPython).
         tail_lines: lines the tail display shows.
         max_chars: characters written as streams before the tail takes over,
             so that one huge line cannot bloat the notebook either.
@@ -175,7 +175,7 @@ class CellOutput:
 
     def _put(self, stream: str, text: str) -> None:
         # Waiting on a full queue slows the child down to the kernel's pace
-        # instead of letting memory grow; after close() chunks are dropped.
+        # instead of letting memory grow. After close(), chunks are dropped.
         while not self._closed.is_set():
             try:
                 self._queue.put((stream, text), timeout=0.2)

@@ -18,11 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 class SweepInterrupted(streaming.RunInterrupted):
-    """Raised after a kernel interrupt stopped a sweep.
+    """Exception raised after a kernel interrupt stopped a sweep.
 
-    It derives from KeyboardInterrupt, so "Run All" stops there, and is shown
-    as its message alone, like an interrupted run. `runs` are the runs that
-    started, in plan order; the stopped ones are `interrupted`.
+    It derives from KeyboardInterrupt, so "Run All" stops there. Like an
+    interrupted run, it is shown as its message alone. `runs` are the runs
+    that started, in plan order, and the stopped ones are `interrupted`.
     """
 
     def __init__(self, outcome):
@@ -60,7 +60,7 @@ def run_sweep_in_notebook(script, override_tokens, run_options, *, jobs=1, launc
     so check each run's `status` or the summary.
 
     Raises:
-        CascadeError: for invalid overrides, sweep values or options (nothing is run).
+        CascadeError: An override, sweep value or option is invalid (nothing is run).
         SweepInterrupted: after a kernel interrupt stopped every running point.
     """
     plan = prepare_sweep(script, override_tokens, run_options)
@@ -138,7 +138,7 @@ class NotebookProgress:
         self._update()
 
     def _queue_line(self, point, stream: str, parts) -> None:
-        # Called from reader threads: CellOutput queues, and on_poll writes in the main thread.
+        # Called from reader threads. CellOutput only queues the text, and on_poll writes it in the main thread.
         text = f"[{point.label}] {_bounded_join(parts, streaming.MAX_LINE_CHARS)}\n"
         if stream == "stdout":
             self._cell.stdout(text)
@@ -157,7 +157,10 @@ class NotebookProgress:
 
 
 def _bounded_join(parts, limit: int) -> str:
-    """Join text pieces up to `limit` characters, marking a cut with ` [...]`; the rest is read and dropped."""
+    """Join text pieces up to `limit` characters and mark a cut with ` [...]`.
+
+    Pieces past the limit are still read from `parts`, then dropped.
+    """
     kept: list[str] = []
     size = 0
     for part in parts:

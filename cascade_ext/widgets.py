@@ -35,7 +35,7 @@ LOG_DECADES = 3
 """Decades a log-scale slider extends on each side of its default."""
 
 UNIT_STEP = 0.01
-"""Step of the [0, 1] slider of floats from 0.1 to 1."""
+"""Step of the [0, 1] slider that float defaults from 0.1 to 1 get."""
 
 MAX_DIGITS = 12
 """Maximum number of digits a readout shows, after the point (linear) or significant (log)."""
@@ -101,7 +101,7 @@ _NON_CODE_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DED
 
 
 def parse_range_comment(comment: str, lineno: int = 0, path: object = None) -> Bounds | None:
-    """Parse one comment: a `Bounds` for `# range: LOW..HIGH [log] [step=STEP]`, None for any other comment.
+    """Parse a `# range: LOW..HIGH [log] [step=STEP]` comment into `Bounds`, or return None for any other comment.
 
     Raises:
         InvalidBoundsError: The comment contains `range:` but does not follow the syntax.
@@ -360,7 +360,7 @@ class CheckboxControl(FieldControl):
 
 
 def widget_kind(field, bounds: Bounds | None = None) -> str:
-    """Name the widget a field gets.
+    """Choose the kind of widget a field gets.
 
     Returns:
         One of "expression", "dropdown", "checkbox", "int", "log", "unit",
@@ -443,7 +443,12 @@ def _build_int(field, bounds: Bounds | None, width: str) -> FieldControl:
 
 
 def _int_range(default: int) -> tuple[int, int, int]:
-    """Return the automatic range of an int slider: from 0 to three times the default, at least 10 wide."""
+    """Return the automatic `(low, high, step)` of an int slider, at least 10 wide.
+
+    A positive default gets 0 to three times the default. A negative default
+    gets three times the default to its absolute value. A zero default gets
+    -10 to 10.
+    """
     if default > 0:
         return 0, max(3 * default, 10), 1
     if default < 0:
@@ -484,7 +489,7 @@ def _float_range(default: float) -> tuple[float, float, float]:
 
 
 def _float_step(width: float) -> float:
-    """Return a power of ten near a hundredth of `width`."""
+    """Return the largest power of ten that is at most a hundredth of `width`."""
     return 10.0 ** (math.floor(math.log10(width)) - 2)
 
 
