@@ -3,7 +3,7 @@
 multiprocessing runs this file as `__mp_main__` in each worker, in place of
 the user's script, so the worker defines the same functions and config with
 the overridden values. It executes the run's source under the script's real
-path; `cascade_core.bootstrap` explains the environment variables.
+path. `cascade_core.bootstrap` describes the environment variables it reads.
 """
 
 import os as _os

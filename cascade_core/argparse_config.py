@@ -28,8 +28,8 @@ class ArgparseOption:
 
     Attributes:
         dest: The attribute name on the parsed namespace.
-        option_strings: Spellings such as ("-b", "--batch-size"); empty for
-            a positional argument.
+        option_strings: Spellings such as ("-b", "--batch-size"), or empty
+            for a positional argument.
         action: The `action=` argument as written ("store", "store_true",
             "BooleanOptionalAction", ...).
         nargs: The `nargs=` argument, or None.

@@ -134,7 +134,7 @@ class _SyntaxFailure(ValueError):
     """A config file that does not parse: the problem in one line, and where it was found.
 
     `line` and `column` are 1-based, or None when the parser gives no
-    position; `at_end` is true when the parser reached the end of the file.
+    position. `at_end` is true when the parser reached the end of the file.
     """
 
     def __init__(self, problem: str, line: int | None = None, column: int | None = None, at_end: bool = False):
@@ -240,7 +240,9 @@ def _check_mapping(data: object, path: Path) -> dict:
 
 
 def apply_base(base, overrides: dict, config, force: bool = False, root=None) -> Merged:
-    """Load a base when one is given and merge it under the overrides; `start()` calls this.
+    """Load a base when one is given and merge it under the overrides.
+
+    `runplan.prepare()` calls this for `start()`.
 
     Args:
         base: None, a loaded `Base`, or what `load_base` takes.
@@ -251,7 +253,7 @@ def apply_base(base, overrides: dict, config, force: bool = False, root=None) ->
 
     Returns:
         The merged overrides and extras, labelled for the run's `base`
-        metadata; without a base, the overrides unchanged.
+        metadata. Without a base, the overrides unchanged and no extras.
     """
     if base is None:
         return Merged(dict(overrides), {})
@@ -364,9 +366,9 @@ def _equals_default(config_field, value: object) -> bool:
 def add_fields(source: str, config, extras: dict) -> str:
     """Append extra fields to a script's source without changing its line count.
 
-    Each extra `name = repr(value)` is written after the last simple
-    statement (an assignment, a docstring) in the body of its config class,
-    as `; name = value` on that same line, so tracebacks keep their line
+    Each extra `name = repr(value)` is appended as `; name = value` to the
+    line of the last simple statement (an assignment, a docstring) in the
+    body of its config class. No line is added, so tracebacks keep their line
     numbers. A key `Class.name` goes into that class. A bare key goes into
     the script's only config class, or after the last UPPERCASE global when
     the config is made of globals.

@@ -1,4 +1,4 @@
-"""Code that runs inside the child before the user's script, so the script sees a plain `python script.py`.
+"""Child-side start-up code that makes the user's script run as under a plain `python script.py`.
 
 The child is started as `python -c BOOTSTRAP SCRIPT ARGS...`, or before its
 run exists as `python -c WAITING_BOOTSTRAP FD`, which receives the same
@@ -101,7 +101,7 @@ def main_when_released() -> None:
     status 0 and prints nothing.
     """
     import json
-    import linecache  # noqa: F401  used by load_code(); imported now, while nothing waits for this process
+    import linecache  # noqa: F401  used by load_code(), and imported now, while nothing waits for this process
 
     control = int(sys.argv[1])
     chunks = []
@@ -157,7 +157,7 @@ def _exit_with_traceback(exc: BaseException, traceback) -> None:
         sys.exit(1)
 
     # Plain Python ends on an uncaught KeyboardInterrupt by killing itself
-    # with SIGINT after cleanup, so the parent sees the signal.
+    # with SIGINT after cleanup, so the parent's wait status shows death by SIGINT.
     import atexit
     import signal
 

@@ -96,7 +96,7 @@ class RunFilter:
     """The filters of a listing. A run is kept when every filter given matches.
 
     Attributes:
-        status: One of `store.STATUSES`; `lost` is a running run whose runner died.
+        status: One of `store.STATUSES`. `lost` is a running run whose runner died.
         script: The script's path ends with these path parts (`train.py`,
             `proj/train.py`), or a glob on the path or its file name (`train*`).
         name: The run's name equals this, or matches it as a glob.
@@ -125,7 +125,7 @@ def find_runs(root=None, status=None, script=None, name=None, tag=(), last=None)
     """List the runs of a store as `Run` objects, oldest first.
 
     Args:
-        root: The store folder; see `store.find_root`.
+        root: The store folder, as resolved by `store.find_root`.
         status: Keep runs with this status: running, completed, failed,
             interrupted or lost.
         script: Keep runs whose script path ends with these parts
@@ -196,7 +196,7 @@ def _filtered_folders(store_path: Path, folders: list[Path], run_filter: RunFilt
 
 
 def script_matches(path, pattern: str) -> bool:
-    """Tell whether a run's script path matches a `--script` filter (see `RunFilter`)."""
+    """Check whether a run's script path matches a `--script` filter (see `RunFilter`)."""
     if not path:
         return False
     path = Path(path)
@@ -214,7 +214,7 @@ class RunIndex:
     """The cache of finished runs' status, script, name and tags in `<store>/index.json`.
 
     An entry is used only while the metadata file's modification time is the
-    one recorded; running runs are never cached, since their status changes.
+    one recorded. Running runs are never cached, because their status changes.
     """
 
     def __init__(self, path: Path, entries: dict):
@@ -264,7 +264,7 @@ class RunIndex:
         try:
             store.write_json(self.path, {"version": INDEX_VERSION, "runs": self.entries})
         except OSError as exc:
-            # The index only speeds listings up; a read-only store still lists.
+            # The index only speeds listings up, so a read-only store still lists.
             logger.warning("Cannot write the run index %s: %s", self.path, exc)
 
 
@@ -291,8 +291,8 @@ class RunDiff:
     Attributes:
         a, b: The two `Run` objects.
         config, overrides, metrics: Rows `(key, value_in_a, value_in_b)` for
-            keys whose values differ; `MISSING` where a run lacks the key.
-        source: Unified diff of the sources that ran; "" when identical.
+            keys whose values differ, with `MISSING` where a run lacks the key.
+        source: Unified diff of the sources that ran, or "" when identical.
     """
 
     a: object
@@ -431,7 +431,7 @@ def select_prune(older_than, status=None, root=None, now: datetime | None = None
         status: Keep only runs with this status. Running runs are never
             selected, whatever the status given.
         root: The store folder.
-        now: The reference time (UTC); defaults to the current time.
+        now: The reference time (UTC). Defaults to the current time.
     """
     age = parse_age(older_than) if isinstance(older_than, str) else older_than
     cutoff = (now or datetime.now(timezone.utc)) - age
@@ -508,5 +508,5 @@ def _write_new_text(log_path: Path, position: int, decoder, write) -> int:
 
 
 def log_exists(run) -> bool:
-    """Tell whether a run has a log file (runs started with `--no-log` have none)."""
+    """Check whether a run has a log file (runs started with `--no-log` have none)."""
     return os.path.isfile(run.path / store.LOG_FILE)

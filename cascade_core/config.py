@@ -1,6 +1,6 @@
 """`Config`, the runtime container of a script's settings.
 
-Class attributes are the defaults; `cascade run` overrides them by rewriting
+Class attributes are the defaults. `cascade run` overrides them by rewriting
 their values in the script's source, so inside a run `TrainConfig.lr` is
 already the overridden value. An instance can override fields once more:
 
@@ -37,7 +37,7 @@ class Config:
     Args:
         values: A mapping or a namespace (such as `argparse.Namespace`) of
             field values for this instance.
-        **fields: More field values; these win over `values`.
+        **fields: More field values, which take precedence over `values`.
 
     Raises:
         UnknownKeyError: A key names no field of the class.

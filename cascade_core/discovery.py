@@ -75,7 +75,7 @@ class Field:
         return isinstance(self.default, Expression)
 
     def __hash__(self) -> int:
-        # Defaults such as lists are unhashable; a field's place identifies it.
+        # Defaults such as lists are unhashable, so a field's place identifies it.
         return hash((self.qualname, self.span, self.cell))
 
 
@@ -201,8 +201,8 @@ def discover(path) -> ScriptConfig:
 
     Raises:
         ScriptNotFoundError: The path does not exist or is a folder.
-        ScriptError: The file is not Python source text or does not parse;
-            the message names the file and, for a syntax error, the line.
+        ScriptError: The file is not Python source text or does not parse.
+            The message names the file and, for a syntax error, the line.
     """
     path = Path(path).expanduser().absolute()
     if path.suffix == ".ipynb":
@@ -251,8 +251,8 @@ class ConfigFinder:
         if classes:
             return self.build("class", class_fields, classes=classes, imported=imported, notes=self.notes)
 
-        # A script that declares argparse options is configured through them;
-        # its UPPERCASE globals are then constants such as DEFAULT_LR.
+        # A script that declares argparse options is configured through them,
+        # and its UPPERCASE globals are then constants such as DEFAULT_LR.
         if self.imports.uses_argparse:
             from cascade_core.argparse_config import find_argparse_fields
 
@@ -386,7 +386,7 @@ def reassigned_names(statement: ast.stmt) -> list[str]:
 
 
 def is_global_name(name: str, uppercase_only: bool) -> bool:
-    """Whether a module-level name is a config field: UPPERCASE, or any public name."""
+    """Check whether a module-level name is a config field: UPPERCASE, or any public name."""
     if uppercase_only:
         return bool(_UPPERCASE.match(name))
     return not name.startswith("_")

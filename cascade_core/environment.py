@@ -63,10 +63,10 @@ def installed_packages() -> dict[str, str]:
     """Return {distribution name: version} of the packages importable by this interpreter, sorted by name.
 
     The `.dist-info` and `.egg-info` entries of the `sys.path` folders are
-    read directly, header lines only: the same records `importlib.metadata`
-    finds, at a fraction of its import and parsing cost, which matters
-    because a run waits for this record before it ends. A zip archive on
-    `sys.path` falls back to `importlib.metadata`.
+    read directly, header lines only. These are the records that
+    `importlib.metadata` finds, read at a fraction of its import and parsing
+    cost, which matters because a run waits for this record before it ends.
+    A zip archive on `sys.path` falls back to `importlib.metadata`.
     """
     folders = [entry or "." for entry in sys.path]
     if any(os.path.isfile(folder) for folder in folders):
@@ -138,8 +138,8 @@ def git_state(folder: Path) -> dict | None:
     """Return the commit, branch and dirty state of the git repository holding `folder`, or None.
 
     One `git status --porcelain=v2 --branch` call gives all three (git 2.11
-    or newer); a repository without any commit gives None, as no folder
-    under git does.
+    or newer). A repository without any commit gives None, as does a folder
+    outside any git repository.
     """
     return _git_state_of(_start_git_status(folder))
 

@@ -3,10 +3,10 @@
 Every exception the library raises on purpose derives from `CascadeError`.
 Each class also derives from the builtin a caller would catch for the same
 failure (`ValueError` for bad overrides, `FileNotFoundError` for a missing
-script, `LookupError` for an unknown run), and carries the offending value
+script, `LookupError` for an unknown run). Each carries the offending value
 as attributes, so callers can report it without parsing the message.
 
-The CLI prints `Error: <message>` and exits non-zero; the IPython magics
+The CLI prints `Error: <message>` and exits non-zero. The IPython magics
 raise `UsageError` with the same message.
 """
 
@@ -98,7 +98,7 @@ class UnknownBaseKeyError(UnknownKeyError):
 
 
 class FieldNotAddableError(OverrideError):
-    """Raised when `-f` asks to add a key to a script that has nowhere to put it."""
+    """Raised when `-f` requests a new key for a script that has no place to add it."""
 
 
 # Runs ----------------------------------------------------------------------
@@ -117,9 +117,10 @@ class AmbiguousRunError(RunError, LookupError):
 
 
 class RunFailedError(RunError):
-    """Raised when a run ends with a non-zero exit status and the caller asked to be told.
+    """Raised when a run ends with a non-zero exit status and the caller raises on failure.
 
-    `run` is the finished `Run`.
+    The IPython magics raise it unless given `--no-raise`. `run` is the
+    finished `Run`.
     """
 
     def __init__(self, message: str, run: object = None):
@@ -128,7 +129,7 @@ class RunFailedError(RunError):
 
 
 class RunTimeoutError(RunError, TimeoutError):
-    """Raised when `Run.wait(timeout)` returns before the run has ended; the run goes on."""
+    """Raised when `Run.wait(timeout)` times out before the run has ended. The run keeps running."""
 
 
 class NotInRunError(RunError, RuntimeError):

@@ -3,8 +3,8 @@
 A `FieldType` is built from a field's annotation (source text such as
 `"Optional[int]"` or `"Literal['adam', 'sgd']"`) or, without one, from the
 type of the field's literal default. Containers are checked at the container
-level only: `list[int]` accepts any list. Names this module does not know
-(`Path`, a user's enum) leave the field unchecked.
+level only: `list[int]` accepts any list. Type names this module does not
+recognise (`Path`, a user's enum) leave the field unchecked.
 
 Nothing here imports `typing`: annotations are read with `ast`, so the
 script's own imports never matter.
@@ -71,7 +71,7 @@ _BOOL_WORDS = {"true": True, "false": False}
 class Expression(str):
     """Source text of a value that is not a literal, such as `2 * BASE_LR`.
 
-    It is a `str`, so it serialises to JSON as its text; `repr()` returns the
+    It is a `str`, so it serialises to JSON as its text. `repr()` returns the
     text itself, so writing it back into a script inserts the expression.
     """
 
@@ -85,7 +85,7 @@ class TypeCheckFailure(ValueError):
     """Raised by this module when a value does not fit a field type.
 
     `reason` is "type" for a value of the wrong type and "syntax" for text
-    that is no Python literal; `value` is the value or text that failed.
+    that is no Python literal. `value` is the value or text that failed.
     """
 
     def __init__(self, reason: str, value: object = None):
@@ -331,7 +331,7 @@ def parse_text(ftype: FieldType, text: str) -> object:
 
 
 def _is_literal_text(text: str, ftype: FieldType) -> bool:
-    """Whether a true/false word is meant as a string (a pure str field)."""
+    """Check whether a true/false word is meant as a string (a pure str field)."""
     return "str" in ftype.kinds and "bool" not in ftype.kinds
 
 

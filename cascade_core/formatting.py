@@ -71,7 +71,7 @@ def override_text(value) -> str:
 
 
 def _reads_as_text(text: str) -> bool:
-    """Tell whether the override parser takes this text as the string itself, for a str field."""
+    """Check whether the override parser takes this text as the string itself, for a str field."""
     plain = bool(text) and text == text.strip() and text.isprintable() and not text.startswith("-")
     if not plain or text.lower() in _NON_TEXT_WORDS:
         return False

@@ -62,7 +62,7 @@ class ImportTable:
             self.from_imports[local] = _FromImport(module, alias.name, node.lineno)
 
     def resolve(self, node: ast.expr) -> str | None:
-        """Return the dotted path an imported name or attribute chain stands for, or None."""
+        """Return the dotted path that an imported name or attribute chain refers to, or None."""
         if isinstance(node, ast.Name):
             return self.aliases.get(node.id)
         if isinstance(node, ast.Attribute):
@@ -73,7 +73,7 @@ class ImportTable:
     # Config classes of other modules ---------------------------------------------
 
     def is_imported_config(self, node: ast.expr) -> bool:
-        """Whether a base-class expression names a config class of another local module."""
+        """Check whether a base-class expression names a config class of another local module."""
         return self.imported_fields(node) is not None
 
     def imported_fields(self, node: ast.expr) -> tuple[str, ...] | None:

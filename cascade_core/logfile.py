@@ -1,6 +1,6 @@
 """Turn a child's raw output into the lines a terminal would finally show.
 
-Each stream (stdout, stderr) has its own `LineAssembler`; both write
+Each stream (stdout, stderr) has its own `LineAssembler`. Both write
 complete lines into one `LogWriter`, so the log keeps the arrival order line
 by line. Rules, applied per stream:
 
@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 logger = logging.getLogger(__name__)
 
 SPILL_LIMIT = 1 << 20
-"""Characters a pending (unterminated) line may hold in memory before it moves to a temporary file."""
+"""Maximum characters of a pending (unterminated) line kept in memory before it moves to a temporary file."""
 
 _SPECIAL = re.compile(r"[\r\n\b\x1b]")
 _ESC = "\x1b"
@@ -74,7 +74,7 @@ class LogWriter:
             self._stream.flush()
 
     def close(self) -> None:
-        """Close the file; later writes are ignored."""
+        """Close the file. Later writes are ignored."""
         with self._lock:
             if self._stream is not None:
                 self._stream.close()
@@ -181,7 +181,7 @@ class LineAssembler:
         self._escape_state = _TEXT
 
     def feed(self, text: str) -> None:
-        """Process a chunk of decoded text; complete lines are written at once."""
+        """Process a chunk of decoded text, writing complete lines at once."""
         if not text:
             return
         plain_state = self._escape_state == _TEXT and not self._carriage_return
@@ -253,7 +253,7 @@ class LineAssembler:
             self._writer.write_lines([line])
 
     def _skip_escape(self, text: str, position: int) -> int:
-        """Consume escape-sequence characters from `position`; return where plain text resumes."""
+        """Consume escape-sequence characters from `position` and return where plain text resumes."""
         state = self._escape_state
         while position < len(text) and state != _TEXT:
             char = text[position]
@@ -279,12 +279,12 @@ def _next_escape_state(state: int, char: str) -> int:
         if char == "\x07":
             return _TEXT
         return _OSC_ESCAPE if char == _ESC else _OSC
-    # _OSC_ESCAPE: `ESC \` ends the OSC string; anything else continues it.
+    # _OSC_ESCAPE: `ESC \` ends the OSC string, and anything else continues it.
     return _TEXT if char == "\\" else _OSC
 
 
 class StreamDecoder:
-    """Incremental UTF-8 decoding of one byte stream; invalid bytes become U+FFFD."""
+    """Incremental UTF-8 decoder of one byte stream, which replaces invalid bytes with U+FFFD."""
 
     def __init__(self):
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -322,7 +322,7 @@ COALESCE_BELOW = 4096
 """A read smaller than this many bytes makes the reader pause for `COALESCE_DELAY` before the next one."""
 
 COALESCE_DELAY = 0.001
-"""Seconds the reader pauses after a small read; output reaches the screen at most this much later."""
+"""Seconds the reader pauses after a small read, so output reaches the screen at most this much later."""
 
 
 class Capture:
@@ -334,7 +334,7 @@ class Capture:
     Args:
         stdout: The child's stdout pipe.
         stderr: The child's stderr pipe.
-        writer: The log; `LogWriter(None)` keeps no log.
+        writer: The log writer. `LogWriter(None)` keeps no log.
         on_stdout: Called with each decoded stdout chunk, from the reader thread.
         on_stderr: The same for stderr.
     """
@@ -353,7 +353,7 @@ class Capture:
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for both pipes to reach end of file; return whether they did within `timeout`."""
+        """Wait for both pipes to reach end of file and return whether they did within `timeout`."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -386,7 +386,7 @@ class Capture:
             self._finish(fd)
 
     def _read_chunk(self, fd: int) -> int:
-        """Read and deliver one chunk of `fd`; return its size in bytes, 0 at the end of the stream."""
+        """Read and deliver one chunk of `fd` and return its size in bytes, 0 at the end of the stream."""
         try:
             data = os.read(fd, READ_SIZE)
         except OSError:
