@@ -15,7 +15,7 @@ def lookup_field(config, key: str):
     Raises:
         AmbiguousKeyError: A bare name is a field of several classes.
         ImportedConfigError: The key names a field of an imported config class.
-        UnknownKeyError: No field matches; the message suggests close keys.
+        UnknownKeyError: No field matches. The message suggests close keys.
     """
     field = find_field(config, key)
     if field is not None:

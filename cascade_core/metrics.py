@@ -9,8 +9,9 @@ Inside a run the runner sets `CASCADE_RUN_DIR` (the run folder) and
 
     {"name": "loss", "value": 0.25, "step": 3, "time": 1764875666.123}
 
-A value that JSON cannot hold (NaN, infinity) is written as the string
-`"nan"`, `"inf"` or `"-inf"`; `read_metrics` turns it back into a float.
+A value that strict JSON cannot represent (NaN, infinity) is written as the
+string `"nan"`, `"inf"` or `"-inf"`, and `read_metrics` turns it back into a
+float.
 """
 
 from __future__ import annotations
@@ -178,8 +179,8 @@ def check_metric_name(name: object) -> str:
 def check_metric_value(name: str, value: object) -> int | float:
     """Return `value` as a plain int or float if it is a real number.
 
-    Bools are rejected because `True` as a metric is almost always a mistake;
-    pass `int(flag)` to record one.
+    Bools are rejected because `True` as a metric is almost always a mistake.
+    Pass `int(flag)` to record one.
 
     Raises:
         MetricTypeError: If the value is not a real number.
@@ -263,19 +264,19 @@ def append_json_line(path: Path, record: dict) -> None:
     finally:
         os.close(descriptor)
 
-    # NOTE: a regular local file takes a short append whole; this guards
+    # NOTE: a regular local file takes a short append whole. This check guards
     # against a file system that accepts only part of it.
     if written != len(data):
         raise OSError(f"Wrote {written} of {len(data)} bytes of a line to {path}")
 
 
 def json_safe(value: object) -> object:
-    """Convert `value` to data that strict JSON can hold, recursively.
+    """Convert `value` to data that strict JSON can represent, recursively.
 
-    Non-finite floats become `"nan"`, `"inf"` or `"-inf"`, tuples and sets
-    become lists (sets sorted when they can be), mapping keys become strings,
-    numpy scalars become numbers, paths become strings, dates and times
-    become ISO 8601 text, and any other object becomes its `repr`.
+    Non-finite floats become `"nan"`, `"inf"` or `"-inf"`. Tuples and sets
+    become lists (sets sorted when they can be), and mapping keys become
+    strings. Numpy scalars become numbers, paths become strings, and dates
+    and times become ISO 8601 text. Any other object becomes its `repr`.
     """
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -339,8 +340,9 @@ def read_json_lines(path: Path) -> list[dict]:
 def read_metrics(run_path) -> list[dict]:
     """Return every metric record of a run, in the order they were logged.
 
-    Each record has `name`, `value` (an int or float; NaN and infinity come
-    back as floats), `step` (int or None) and `time` (seconds since the epoch).
+    Each record has `name`, `value` (an int or float, with NaN and infinity
+    returned as floats), `step` (int or None) and `time` (seconds since the
+    epoch).
 
     Args:
         run_path: The run folder.

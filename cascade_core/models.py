@@ -121,7 +121,7 @@ class Model:
 
         Args:
             path: An existing file or folder.
-            name: The name inside `files/`; the source's own name by default.
+            name: The name inside `files/`. Defaults to the source's own name.
 
         Raises:
             ModelFileNotFoundError: If `path` does not exist.
@@ -154,7 +154,7 @@ class Model:
 
         Without an argument, inside a run, this attaches the run's
         `cascade_config.json`, `cascade_overrides.json` and
-        `cascade_run_meta.json`, as they are when the model is saved, and
+        `cascade_run_meta.json` as they are when the model is saved. It also
         records the run's config under `config` in the model's meta. Outside
         a run it warns with `OutsideRunWarning` and records nothing.
 
@@ -175,7 +175,7 @@ class Model:
         self._attachments.pop(RUN_CONFIG_FILE, None)
 
     def add_metric(self, name: str, value) -> None:
-        """Record a metric value with the model; a second value under the same name replaces the first.
+        """Record a metric value with the model, replacing any earlier value of the same name.
 
         Raises:
             InvalidMetricError: If the name is empty.
@@ -339,7 +339,7 @@ class ModelLine:
     only checks that an existing `path` is a model line.
 
     Args:
-        path: The line's folder; `~` is expanded.
+        path: The line's folder, with `~` expanded.
 
     Raises:
         NotALineError: If `path` exists but is a file, a model folder, another
@@ -483,7 +483,10 @@ def _model_folder_names(root: Path) -> list[str]:
 
 
 def _claim_model_folder(root: Path) -> Path:
-    """Create and return the next free numbered folder; `os.mkdir` fails for a name another save took."""
+    """Create and return the next free numbered folder.
+
+    `os.mkdir` fails for a name that another save took, so each folder goes to one save.
+    """
     names = _model_folder_names(root)
     number = int(names[-1]) + 1 if names else 0
     while True:
@@ -602,7 +605,7 @@ class _folder_lock:
             import fcntl
         except ImportError:
             # NOTE: Windows has no fcntl, so parallel saves there may leave
-            # the line's `len` one behind; model folders are still distinct.
+            # the line's `len` one behind. Model folders are still distinct.
             return self
         self.descriptor = os.open(self.folder, os.O_RDONLY)
         fcntl.flock(self.descriptor, fcntl.LOCK_EX)

@@ -23,7 +23,10 @@ OUTPUT_NOTEBOOK = "output.ipynb"
 
 
 def main() -> None:
-    """Execute the run's notebook; exit 0, 1 when a cell failed, or by SIGINT when interrupted."""
+    """Execute the run's notebook and exit.
+
+    The exit status is 0, or 1 when a cell failed. An interrupted run exits by SIGINT.
+    """
     import nbformat
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
@@ -45,7 +48,7 @@ def main() -> None:
 
 
 class _Interrupt:
-    """Stop a notebook run on SIGINT or SIGTERM.
+    """Signal handler that stops a notebook run on SIGINT or SIGTERM.
 
     The first signal interrupts the kernel, so the running cell raises
     KeyboardInterrupt and nbclient ends the run normally, saving the outputs.
@@ -112,7 +115,7 @@ def _make_client(notebook):
             _echo_output(msg)
             return super().output(outs, msg, display_id, cell_index)
 
-    # "python3" is ipykernel's own kernel; jupyter_client starts it with this interpreter.
+    # "python3" is ipykernel's own kernel, which jupyter_client starts with this interpreter.
     return StreamingClient(
         notebook,
         timeout=None,

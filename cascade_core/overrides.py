@@ -1,8 +1,8 @@
 """The override grammar: command-line tokens to typed field values.
 
 Forms: `--key value`, `--key=value`, `key=value`, `--Class.key value`, and a
-bare `--flag` for a bool field. Values are Python literals; a `str` field
-takes any other text as the string itself. Everything after a bare `--` is
+bare `--flag` for a bool field. Values are Python literals, except that a
+`str` field takes any other text as the string itself. Everything after a bare `--` is
 passed to the script untouched. See docs/overrides.md for the full rules.
 """
 
@@ -69,7 +69,7 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
     """Split text at separators outside brackets and quotes.
 
     `"[32,32],[128,128]"` gives `["[32,32]", "[128,128]"]` and `"'a,b',c"`
-    gives `["'a,b'", "c"]`. Pieces are returned as written, unstripped; text
+    gives `["'a,b'", "c"]`. Pieces are returned as written, unstripped. Text
     without a top-level separator gives a one-item list.
     """
     pieces: list[str] = []
@@ -199,7 +199,7 @@ def _require_value(tokens: list[str], index: int, end: int, config, options) -> 
 
 
 def _next_token_reason(token: str, config, options=()) -> str:
-    """Say why a token after `--key` is no value for it, or return "" when it is the value."""
+    """Return why a token after `--key` is not a value for it, or "" when it is the value."""
     if token == "--":
         return "starts the script's own arguments"
     if _is_next_key(token, config):
@@ -318,7 +318,10 @@ def _is_next_key(token: str, config) -> bool:
 
 
 def _missing_value(config, key: str, following: str | None = None, options=()) -> MissingValueError:
-    """Build the error for a `--key` without a value; `following` is the token after it, if any."""
+    """Build the error for a `--key` without a value.
+
+    `following` is the token after the key, if any.
+    """
     field = config.lookup(key)
     message = f"Missing value for --{key}"
     if following is not None:
@@ -409,7 +412,7 @@ def _value_error(field, text: str, failure: TypeCheckFailure) -> OverrideError:
     )
 
 
-# Container kinds whose literal can hold comma-separated items, with its brackets.
+# Container kinds whose literals can contain comma-separated items, each with its brackets.
 _BRACKETS = {"list": "[]", "tuple": "()", "set": "{}"}
 
 
@@ -417,8 +420,8 @@ def _comma_hints(field, ftype, text: str) -> str:
     """Suggest what a value with top-level commas may have meant, checking each suggestion first.
 
     The bracketed form (`'[32, 32]'`) is offered when it is a valid value
-    of the field, and `-m` only when every comma-separated item is valid on
-    its own, so that no suggested command fails.
+    of the field. `-m` is offered only when every comma-separated item is
+    valid on its own. This way no suggested command fails.
     """
     pieces = [piece.strip() for piece in split_top_level(text)]
     if len(pieces) < 2:
@@ -486,15 +489,15 @@ def coerce_overrides(mapping, config) -> dict[str, object]:
     """Check a mapping of typed values by the same rules as command-line overrides.
 
     Keys may be bare, qualified or spelled with leading dashes. An int given
-    to a float field becomes a float; other mismatches raise. For an
+    to a float field becomes a float, and other mismatches raise. For an
     expression field, an `Expression` is inserted as source text.
 
     Returns:
         Field key -> value, in the order given.
 
     Raises:
-        OverrideError: As `parse_overrides`; also for a value that cannot be
-            written into a script as a Python literal.
+        OverrideError: As `parse_overrides`, and also for a value that cannot
+            be written into a script as a Python literal.
     """
     values: dict[str, object] = {}
     spellings: dict[str, str] = {}

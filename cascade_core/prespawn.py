@@ -88,7 +88,7 @@ def _starts_one_run(arguments: list[str]) -> bool:
 
 
 def stdin_is_terminal() -> bool:
-    """Tell whether this process's stdin is a terminal, which a run's child then reads."""
+    """Return whether this process's stdin is a terminal, which a run's child then reads."""
     try:
         return sys.stdin is not None and sys.stdin.isatty()
     except (AttributeError, ValueError):
@@ -141,7 +141,7 @@ class WaitingChild:
         return cls(process, write_end, environment, interactive)
 
     def fits(self, command: list[str], environment: dict, interactive: bool) -> bool:
-        """Tell whether a run of `command` with `environment` and stdin `interactive` may use this child."""
+        """Return whether a run of `command` with `environment` and stdin `interactive` may use this child."""
         from cascade_core.bootstrap import ENTRY_POINTS
 
         if self._control is None or interactive != self.interactive:
@@ -153,7 +153,7 @@ class WaitingChild:
         return not (changed | removed) - RUN_VARIABLES
 
     def release(self, command: list[str], cwd, environment: dict):
-        """Make the child run `command` in `cwd` with `environment`; return its `Popen`, or None.
+        """Make the child run `command` in `cwd` with `environment`, and return its `Popen` or None.
 
         The caller checks `fits()` first. Returns None, with the child
         reaped, when it exited before the release.
@@ -181,7 +181,10 @@ class WaitingChild:
         return self.process
 
     def cancel(self) -> None:
-        """Tell a child that was not released to exit, and reap it; does nothing after `release()`."""
+        """Signal a child that was not released to exit, and reap it.
+
+        Does nothing after `release()`.
+        """
         if self._control is None:
             return
         control, self._control = self._control, None

@@ -44,7 +44,7 @@ IS_LINUX = sys.platform.startswith("linux")
 
 
 def enable_subreaper() -> bool:
-    """Make this process a child subreaper (Linux only); return whether it is one."""
+    """Make this process a child subreaper (Linux only) and return whether it is one."""
     global _subreaper_enabled
     if not IS_LINUX:
         return False
@@ -69,7 +69,7 @@ def launch(command: list[str], cwd, env: dict, stdin_tty: bool) -> subprocess.Po
         cwd: Its working directory.
         env: Its complete environment.
         stdin_tty: Pass the caller's stdin through (for `input()` and
-            `breakpoint()` in a terminal); otherwise the child reads /dev/null.
+            `breakpoint()` in a terminal). Otherwise the child reads /dev/null.
     """
     enable_subreaper()
     return subprocess.Popen(
@@ -90,7 +90,7 @@ def wait_child(child: subprocess.Popen, timeout: float) -> int:
 
     `Popen.wait(timeout=...)` polls with sleeps of up to 50 ms, which adds
     that much to every short run. On Linux a pidfd wakes this call as soon
-    as the child exits; elsewhere it falls back to `Popen.wait`.
+    as the child exits. Elsewhere it falls back to `Popen.wait`.
 
     Raises:
         subprocess.TimeoutExpired: If the child is still running after `timeout` seconds.
@@ -147,7 +147,7 @@ class Member(NamedTuple):
 
 
 def session_members(session: int) -> list[Member]:
-    """Return every process in `session` (Linux; empty elsewhere)."""
+    """Return every process in `session` on Linux, and an empty list elsewhere."""
     if not IS_LINUX:
         return []
     members = []
@@ -163,7 +163,7 @@ def session_members(session: int) -> list[Member]:
 
 
 def is_gone(pid: int) -> bool:
-    """Tell whether `pid` has exited; a zombie counts as gone."""
+    """Return whether `pid` has exited. A zombie counts as gone."""
     fields = _stat_fields(pid) if IS_LINUX else None
     if fields is not None:
         return fields[0] in ("Z", "X")
@@ -187,7 +187,7 @@ def signal_run(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
-    # Members of other process groups of the session; the child's group has the signal already.
+    # Signal members of the session's other process groups. The child's group has the signal already.
     for member in session_members(child.pid):
         if member.group != child.pid and member.state != "Z":
             _kill(member.pid, signum)
@@ -227,7 +227,7 @@ def clear_session(session: int, grace: float = LEFTOVER_GRACE) -> None:
     """Stop what is left of a run's session after its child exited, then reap it.
 
     Members still running get SIGTERM, then SIGKILL after `grace` seconds.
-    Without /proc (macOS), the child's process group stands for the session.
+    Without /proc (macOS), the child's process group is used in place of the session.
     """
     if not IS_POSIX:
         return
@@ -283,17 +283,17 @@ def _wait_members_gone(session: int, timeout: float) -> None:
 
 
 class Stopper:
-    """Stop a running child: SIGINT, then SIGTERM and SIGKILL after grace periods.
+    """Escalating stop of a running child: SIGINT, then SIGTERM and SIGKILL after grace periods.
 
     `request()` is safe to call from a signal handler or any thread and
-    returns at once; the escalation runs in a background thread. A second
+    returns at once, because the escalation runs in a background thread. A second
     request skips the remaining grace and kills at once.
 
 
     Args:
         child: The run's child process.
         exited: An event that the thread waiting for the child sets once it has exited.
-            (`Popen.poll()` cannot tell while another thread is in `wait()`.)
+            (`Popen.poll()` cannot detect the exit while another thread is in `wait()`.)
     """
 
     def __init__(self, child: subprocess.Popen, exited: threading.Event,

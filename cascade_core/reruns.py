@@ -1,8 +1,8 @@
 """Reruns: start a recorded run again, with its recorded config forced and new overrides on top.
 
-A rerun runs the script at the path the run recorded, as it is now on disk,
-with every recorded config value forced (so later edits to the script's
-defaults do not change the rerun), then the new overrides. When the script
+A rerun runs the script at the path the run recorded, as it is now on disk.
+Every recorded config value is forced, so later edits to the script's
+defaults do not change the rerun, and the new overrides apply on top. When the script
 changed since the recorded run, the rerun reports the change as a unified diff.
 
 `exact=True` runs the saved source instead: the script and the local modules
@@ -57,7 +57,7 @@ class RerunPlan:
 
 
 def plan_rerun(ref, *overrides, exact: bool = False, force: bool = False, root=None) -> RerunPlan:
-    """Work out what a rerun of `ref` launches, without launching it.
+    """Compute what a rerun of `ref` launches, without launching it.
 
     Args:
         ref: A run reference: `last`, a run folder, a model folder or a
@@ -277,7 +277,7 @@ def _imported_files(module: Path, folder: Path) -> list[Path]:
 
 
 def _module_code(module: Path) -> bytes | str:
-    """Return a module's source; for a notebook, its code cells without IPython magics and shell commands."""
+    """Return a module's source, or for a notebook its code cells without IPython magics and shell commands."""
     if module.suffix != ".ipynb":
         return module.read_bytes()
 

@@ -1,7 +1,7 @@
 """Writing override values into a script's source text.
 
 `rewrite` is a pure function from text to text. Only the spans of the
-overridden values change; every other character, comments and line endings
+overridden values change. Every other character, comments and line endings
 included, stays as it was. The source is never regenerated from the syntax
 tree. The line count never changes, so tracebacks point at the user's lines:
 a multi-line value replaced by a one-line value is padded with newlines
@@ -50,7 +50,7 @@ def rewrite(source: str, config, overrides: dict[str, object]) -> str:
 
 
 def apply_replacements(source: str, changes: list[tuple[int, int, str]]) -> str:
-    """Return `source` with each (start, end, text) span replaced; spans must not overlap."""
+    """Return `source` with each (start, end, text) span replaced. Spans must not overlap."""
     pieces: list[str] = []
     end = len(source)
     for start, stop, text in sorted(changes, reverse=True):
@@ -144,7 +144,7 @@ def rewrite_bytes(config, overrides: dict[str, object]) -> bytes:
 
     With no overrides these are the bytes read from the file, unchanged. A
     BOM or a legacy encoding declared in the file is kept, and string values
-    that the encoding cannot hold are written with escapes. For a notebook
+    that the encoding cannot represent are written with escapes. For a notebook
     the result is its JSON text with the overrides in its cells.
     """
     if not overrides:
@@ -176,7 +176,7 @@ def rewrite_notebook(notebook_text: str, config, overrides: dict[str, object]) -
         overrides: Field key -> value.
 
     Returns:
-        The new notebook text; with no overrides, `notebook_text` itself.
+        The new notebook text, or `notebook_text` itself when there are no overrides.
     """
     if not overrides:
         return notebook_text

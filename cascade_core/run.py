@@ -73,7 +73,7 @@ def start(script, *overrides, name=None, tags=(), base=None, force=False, no_log
         on_exit: Called with the finished `Run`, from a waiter thread.
         env: Extra environment variables for the child (on top of `os.environ`).
         interactive: Pass this process's stdin to the child (a terminal, for
-            `input()` and `breakpoint()`); otherwise the child reads /dev/null.
+            `input()` and `breakpoint()`). Otherwise the child reads /dev/null.
 
     Raises:
         ScriptNotFoundError: If the script does not exist.
@@ -85,7 +85,9 @@ def start(script, *overrides, name=None, tags=(), base=None, force=False, no_log
 
 
 def run(script, *overrides, **options) -> "Run":
-    """Run `script` to the end and return the finished `Run`; `start()` documents the arguments.
+    """Run `script` to the end and return the finished `Run`.
+
+    `start()` documents the arguments.
 
     An interrupt (Ctrl-C, a notebook's interrupt) while waiting stops the
     run, waits for it to end, and is raised again.
@@ -98,11 +100,12 @@ def run(script, *overrides, **options) -> "Run":
 def launch(plan: LaunchPlan, *, name=None, tags=(), no_log=False, chdir=False, root=None, sweep_id=None,
            on_stdout=None, on_stderr=None, on_exit=None, env=None, interactive=False,
            waiting_child=None) -> "Run":
-    """Create the run folder for a prepared plan and start the child; `start()` documents the options.
+    """Create the run folder for a prepared plan and start the child.
 
-    `waiting_child` is a `cascade_core.prespawn.WaitingChild` started
-    earlier. It becomes the run's child when it fits the run; otherwise it
-    is cancelled and a child is started as usual.
+    `start()` documents the options. `waiting_child` is a
+    `cascade_core.prespawn.WaitingChild` started earlier. It becomes the
+    run's child when it fits the run. Otherwise it is cancelled and a child
+    is started as usual.
     """
     store_root = store.find_root(root)
     run_id, folder = store.create_run_folder(store_root)
@@ -272,7 +275,7 @@ class Run:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to end; for a running run, so far."""
+        """Seconds from start to end, or from start until now for a running run."""
         duration = self._meta.get("duration")
         if duration is None and self._meta.get("status") == "running" and "start_time" in self._meta:
             return time.time() - self._meta["start_time"]
@@ -345,7 +348,7 @@ class Run:
     def stop(self) -> None:
         """Stop the run: SIGINT to its process group, then SIGTERM and SIGKILL after grace periods.
 
-        Returns at once; `wait()` for the end. Calling it again kills at once.
+        Returns at once, so call `wait()` for the end. Calling it again kills at once.
         A run that is not running in this process cannot be stopped here.
         """
         if self._stopper is None:
@@ -486,7 +489,7 @@ class Run:
         if self._on_exit is not None:
             try:
                 self._on_exit(self)
-            except Exception:  # the run is recorded already; a broken callback must not hide that
+            except Exception:  # the run is recorded already, so a broken callback must not hide that
                 logger.exception("on_exit callback of run %s failed", self.id)
 
 
@@ -510,7 +513,7 @@ def _start_child(child_command, cwd, child_env, interactive, waiting_child, scri
 
 
 def _restore(recorded: object, fallback: object) -> dict:
-    """Typed values from `repr()` texts, falling back to the JSON record for keys that do not parse."""
+    """Rebuild typed values from `repr()` texts, falling back to the JSON record for keys that do not parse."""
     from cascade_core.recorded import literal_value
     from cascade_core.errors import RecordedValueError
 

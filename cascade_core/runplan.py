@@ -186,7 +186,7 @@ def _effective_config(config, typed: dict) -> dict:
 
 
 def is_expression(value: object) -> bool:
-    """Tell whether a config value is an expression's source text rather than a literal."""
+    """Return whether a config value is an expression's source text rather than a literal."""
     from cascade_core.fieldtypes import Expression
 
     return isinstance(value, Expression)

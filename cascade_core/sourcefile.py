@@ -85,7 +85,7 @@ def read_script_bytes(path: Path, kind: str = "script") -> bytes:
 
     Raises:
         ScriptNotFoundError: The path does not exist or is a folder.
-        ScriptError: The file cannot be read; the message calls it a `kind`.
+        ScriptError: The file cannot be read. The message names the file by its `kind`.
     """
     check_script_path(path)
     try:
@@ -115,7 +115,7 @@ def paused_gc():
 def parse_source(source: str, path: Path) -> ast.Module:
     """Parse source text, raising ScriptError with the file and line on failure."""
     try:
-        # Warnings such as "invalid escape sequence" are the script's own;
+        # Warnings such as "invalid escape sequence" are the script's own.
         # Python shows them when the script runs.
         with warnings.catch_warnings(), paused_gc():
             warnings.simplefilter("ignore")
@@ -134,7 +134,7 @@ def count_lines(text: str) -> int:
 
 
 class SourceMap:
-    """Converts `ast` positions (line, UTF-8 byte column) to offsets in the text."""
+    """Converter from `ast` positions (line, UTF-8 byte column) to offsets in the text."""
 
     def __init__(self, source: str):
         self.source = source

@@ -122,7 +122,10 @@ def utc_timestamp(moment: float) -> str:
 
 
 def to_json_value(value: object) -> object:
-    """Convert a config value to JSON: tuples become lists, anything JSON cannot hold its repr."""
+    """Convert a config value to JSON data.
+
+    Tuples become lists, and anything that JSON cannot represent becomes its repr.
+    """
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -208,7 +211,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def runner_alive(meta: dict, now: float | None = None) -> bool:
-    """Tell whether the runner that writes this run's metadata is still alive.
+    """Return whether the runner that writes this run's metadata is still alive.
 
     On the same host the runner's pid and process start time decide. Read
     from another host (a shared filesystem), or on Windows, the heartbeat
@@ -257,13 +260,13 @@ def run_folders(root: Path) -> list[Path]:
 def resolve(ref: str, root=None) -> Path:
     """Return the run folder that a run reference names.
 
-    A reference is `last` (the newest run), a path to a run folder, a path to
-    a model folder (a folder whose `meta.json` records a `run_id`), or a
-    unique prefix of a run id.
+    A reference is `last` (the newest run), a path to a run folder, or a
+    unique prefix of a run id. It may also be a path to a model folder, that
+    is a folder whose `meta.json` records a `run_id`.
 
     Raises:
         RunNotFoundError: If nothing matches.
-        AmbiguousRunError: If a prefix matches several runs; the message lists them.
+        AmbiguousRunError: If a prefix matches several runs. The message lists them.
     """
     store = find_root(root, create=False)
     folders = run_folders(store)
