@@ -8,7 +8,7 @@ import click
 
 from cascade_core.errors import CascadeError
 
-# Maximum width of a default in the table; longer text is cut with "...".
+# Maximum width of a default in the table. Longer text is cut with "...".
 _MAX_DEFAULT_WIDTH = 40
 
 

@@ -1,7 +1,7 @@
 """The options of `cascade run`, `cascade rerun` and the run magics, in one table.
 
-`split_arguments` needs to know which tokens after SCRIPT are run options
-and whether each takes a value. `cascade config` lists the config fields
+`split_arguments` reads this table to decide which tokens after SCRIPT are
+run options and whether each takes a value. `cascade config` lists the config fields
 whose names clash with them.
 """
 
@@ -55,10 +55,10 @@ def option_arity() -> dict[str, bool]:
 
 
 def is_magic_only(spelling: str) -> bool:
-    """Tell whether a run option spelling exists only in `%cascade_run` and `%cascade_rerun`.
+    """Return whether a run option spelling exists only in `%cascade_run` and `%cascade_rerun`.
 
     Raises:
-        KeyError: If `spelling` is no run option.
+        KeyError: If `spelling` is not a run option.
     """
     for option in RUN_OPTIONS:
         if spelling in option.spellings:

@@ -1,7 +1,7 @@
 """`cascade rerun REF [OVERRIDES] [OPTIONS]`: run a recorded run again.
 
 The rerun runs the recorded script with the recorded config forced and the
-new overrides on top. Options may stand before or after REF; after REF, a
+new overrides on top. Options may come before or after REF. After REF, a
 `--x` that names a field of the script's config is an override, as in
 `cascade run`.
 """
@@ -79,7 +79,7 @@ def _config_for_splitting(ref: str, arguments, options: dict):
     from cascade_core.run import Run
 
     # REF is resolved before the options after it are parsed, so --root is
-    # looked for here; plan_rerun resolves REF again with the final options.
+    # looked for here. plan_rerun resolves REF again with the final options.
     root = options["root"] or _root_after_ref(arguments)
     run = Run.load(store.resolve(ref, root))
     script = Path(run.script)

@@ -1,6 +1,6 @@
 """`cascade run SCRIPT [OVERRIDES] [OPTIONS]`: run a script as a tracked run.
 
-Run options may stand before or after SCRIPT. After SCRIPT, a `--x` that
+Run options may come before or after SCRIPT. After SCRIPT, a `--x` that
 names a config field is an override even when a run option has the same
 name. `split_arguments` sorts the tokens with the script's config.
 
@@ -93,7 +93,7 @@ def reject_leading_option(command: click.Command, target: str, placeholder: str)
     """Reject an unknown option that click, which passes unknown options on, took as SCRIPT or REF.
 
     Raises:
-        click.UsageError: If `target` starts with `-`; the message lists
+        click.UsageError: If `target` starts with `-`. The message lists
             `command`'s options with a did-you-mean.
     """
     from cascade_core.cli.options import is_magic_only, option_arity, unknown_option_message
@@ -134,8 +134,8 @@ def merge_options(command: click.Command, ctx: click.Context, before: dict, toke
     """Combine the options given before a command's positional argument with those given after it.
 
     `tokens` are the option tokens found after the positional argument
-    (SCRIPT, or REF for `cascade rerun`); options given there win, and tags
-    add up.
+    (SCRIPT, or REF for `cascade rerun`). Options given there win, and tags
+    from both places are combined.
     """
     if not tokens:
         return before
@@ -220,10 +220,10 @@ def confirm(yes: bool) -> None:
 
 
 def run_in_console(plan, **options) -> int:
-    """Launch a prepared run with its output on this terminal; return the exit status.
+    """Launch a prepared run with its output on this terminal, and return the exit status.
 
-    SIGINT, SIGTERM and SIGHUP sent to this process stop the run (it is
-    recorded as `interrupted`); a second one kills it at once.
+    SIGINT, SIGTERM and SIGHUP sent to this process stop the run, which is
+    recorded as `interrupted`. A second signal kills it at once.
     """
     from cascade_core.prespawn import stdin_is_terminal
     from cascade_core.process import forward_signals
@@ -247,7 +247,7 @@ def run_in_console(plan, **options) -> int:
 
 
 class _DeferredStop:
-    """Stop a run on a signal, also when the signal arrives before the run has started."""
+    """Signal callback that stops a run, also when the signal arrives before the run has started."""
 
     def __init__(self):
         self._handle = None
@@ -279,7 +279,7 @@ def _writer(stream, ready: threading.Event):
     """Return a callback that writes text to `stream` at once, replacing what its encoding cannot show.
 
     Once the stream is closed (`cascade run ... | head`), later output is
-    dropped from the screen; the run goes on and the log keeps everything.
+    dropped from the screen. The run goes on, and the log keeps everything.
     """
     encoding = getattr(stream, "encoding", None) or "utf-8"
     binary = getattr(stream, "buffer", None)

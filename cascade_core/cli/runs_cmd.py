@@ -248,7 +248,12 @@ def _count(selected) -> str:
 
 
 def _confirm_removal(selected, yes: bool) -> None:
-    """List the runs and ask `Remove N runs and their folders? [y/N]` unless `yes`; exit on no."""
+    """List the runs and prompt `Remove N runs and their folders? [y/N]` unless `yes`.
+
+    Raises:
+        click.ClickException: If confirmation is needed but stdin is not a terminal.
+        SystemExit: With status 1 when the user declines.
+    """
     if yes:
         return
     if not sys.stdin.isatty():

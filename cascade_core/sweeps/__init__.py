@@ -1,10 +1,14 @@
 """Sweeps: many runs of one script over a grid of override values.
 
 `multirun()` is the Python entry point and `run_multirun_cli()` the one of
-`cascade run -m`. The modules: `grammar` (one value to its sweep items),
-`plan` (tokens to points), `executor` (local runs, N at a time),
-`dask_launcher` (runs on a Dask cluster), `summary` (plan and summary
-tables), `console` (the terminal side of `cascade run -m`).
+`cascade run -m`. The modules:
+
+- `grammar`: one value to its sweep items.
+- `plan`: tokens to points.
+- `executor`: local runs, N at a time.
+- `dask_launcher`: runs on a Dask cluster.
+- `summary`: plan and summary tables.
+- `console`: the terminal side of `cascade run -m`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from cascade_core.sweeps.plan import Point, SweepPlan, plan_sweep
 
 
 def run_multirun_cli(*args, **kwargs) -> int:
-    """Run `cascade run -m`; `cascade_core.sweeps.console.run_multirun_cli` documents it."""
+    """Run `cascade run -m`, as documented in `cascade_core.sweeps.console.run_multirun_cli`."""
     from cascade_core.sweeps.console import run_multirun_cli as run_cli
 
     return run_cli(*args, **kwargs)

@@ -44,7 +44,9 @@ def check_points(script, plan: SweepPlan, run_options: dict | None = None) -> No
 def execute(script, plan: SweepPlan, run_options: dict, *, jobs: int = 1, launcher: str = "local",
             dask_address: str | None = None, fail_fast: bool = False, observer=None,
             stop_requested: threading.Event | None = None) -> SweepOutcome:
-    """Run a planned sweep with a new sweep id; `run_local` documents the arguments.
+    """Run a planned sweep with a new sweep id.
+
+    `run_local` documents the arguments.
 
     Raises:
         SweepError: when `jobs`, `launcher` or `dask_address` is invalid.
@@ -104,7 +106,7 @@ def multirun(script, *overrides, jobs: int = 1, launcher: str = "local", dask_ad
         jobs: how many points run at once (local launcher and local Dask
             cluster).
         launcher: "local" or "dask".
-        dask_address: a Dask scheduler address; without one the Dask
+        dask_address: a Dask scheduler address. Without one, the Dask
             launcher starts a local cluster.
         fail_fast: stop the running points and launch no more after the
             first failure.
@@ -115,7 +117,7 @@ def multirun(script, *overrides, jobs: int = 1, launcher: str = "local", dask_ad
 
     Returns:
         The runs of the points that started, in plan order. A failed run is
-        returned like any other; check `run.status`.
+        returned like any other, so check `run.status`.
 
     Raises:
         OverrideError: when the overrides or sweep values are invalid

@@ -31,7 +31,7 @@ INTERRUPTED_STATUS = 130
 
 def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs, launcher, dask_address,
                      fail_fast) -> int:
-    """Plan, confirm and run a sweep for `cascade run -m`; return the exit status.
+    """Plan, confirm and run a sweep for `cascade run -m`, and return the exit status.
 
     The plan goes to stderr with the progress, so stdout carries the runs'
     prefixed output and the summary table. The exit status is 0 when every
@@ -42,7 +42,7 @@ def run_multirun_cli(script, config, override_tokens, run_options, *, yes, jobs,
     Raises:
         OverrideError: when the overrides or sweep values are invalid.
         click.ClickException: when confirmation is needed but stdin is not a terminal.
-        SystemExit: when the user answers no to the confirmation.
+        SystemExit: when the user declines the confirmation.
     """
     check_launch_options(jobs, launcher, dask_address)
     plan = plan_sweep(config, override_tokens)
@@ -85,7 +85,7 @@ class ConsoleProgress:
     Args:
         total: the number of points.
         interactive: draw a progress bar redrawn in place on stderr (a
-            terminal); otherwise print one line per finished run.
+            terminal). Otherwise print one line per finished run.
     """
 
     def __init__(self, total: int, interactive: bool):

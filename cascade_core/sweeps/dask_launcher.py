@@ -1,8 +1,8 @@
 """Running the points of a sweep on a Dask distributed cluster.
 
 Each point is one task. On a worker, the task starts the point as a normal
-run (`cascade_core.start`) in the same run store, which must therefore sit
-on a filesystem that the client and every worker share, at the same path.
+run (`cascade_core.start`) in the same run store. So the store must be on a
+filesystem that the client and every worker share, at the same path.
 While its run goes on, the task watches a `distributed.Event` named after
 the sweep id and stops the run when the client sets it. Cancelling a future
 cannot stop a task that is already running, so the event is what Ctrl-C
@@ -49,7 +49,7 @@ def run_point_task(script: str, tokens: tuple, run_options: dict, sweep_id: str,
     """Run one point on a Dask worker, stopping it when the sweep's stop event is set.
 
     Returns:
-        `{"index", "path", "status"}`; `path` is None when the stop event was
+        `{"index", "path", "status"}`. `path` is None when the stop event was
         set before the point started.
     """
     import distributed
@@ -74,7 +74,9 @@ def run_point_task(script: str, tokens: tuple, run_options: dict, sweep_id: str,
 def run_dask(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs: int = 1,
              fail_fast: bool = False, observer: Observer | None = None,
              stop_requested: threading.Event | None = None, address: str | None = None) -> SweepOutcome:
-    """Run every point of `plan` on a Dask cluster; `run_local` documents the shared arguments.
+    """Run every point of `plan` on a Dask cluster.
+
+    `run_local` documents the shared arguments.
 
     Args:
         address: the scheduler's address. Without one, a local cluster of
@@ -174,7 +176,7 @@ class _DaskSweep:
         self._finished: set[int] = set()
 
     def run(self, script: str, options: dict, limit: int, fail_fast: bool, stop_requested: threading.Event) -> SweepOutcome:
-        """Submit the points, at most `limit` at a time, and collect them; stop on request."""
+        """Submit the points, at most `limit` at a time, and collect them until done or stopped."""
         stop_event = self._distributed.Event(stop_event_name(self._sweep_id), client=self._client)
         self._client.subscribe_topic(STARTED_TOPIC, self._on_started_event)
         pending = list(reversed(self._plan.points))
@@ -230,7 +232,7 @@ class _DaskSweep:
         self._observer.on_start(point, run)
 
     def _collect(self, in_flight: dict) -> bool:
-        """Record the finished tasks; return whether a point failed."""
+        """Record the finished tasks and return whether a point failed."""
         failed = False
         for future, point in list(in_flight.items()):
             if not future.done():
@@ -282,7 +284,7 @@ class _DaskSweep:
 
 
 class _LogFollower:
-    """Reads the lines a run's log file gained since the last read."""
+    """Reader of the lines that a run's log file gained since the last read."""
 
     def __init__(self, run_path: Path):
         from cascade_core import store

@@ -24,7 +24,7 @@ POLL_INTERVAL = 0.05
 
 
 class Observer:
-    """Forward sweep events to an object with any of `on_start`, `on_output`, `on_finish`, `on_poll`.
+    """Adapter that forwards sweep events to an object with any of `on_start`, `on_output`, `on_finish`, `on_poll`.
 
     `on_start(point, run)`, `on_finish(point, run)` and `on_poll()` are
     called from the thread that runs the sweep, `on_poll()` once between two
@@ -71,11 +71,11 @@ class SweepOutcome:
     Attributes:
         plan: the plan that ran.
         sweep_id: the id shared by the sweep's runs.
-        runs: point index to its `Run`; points never started are missing.
+        runs: point index to its `Run`. Points never started are missing.
         interrupted: True when Ctrl-C or a signal stopped the sweep.
         halted: True when --fail-fast stopped the sweep after a failure.
         errors: point index to the error that kept it from running as a
-            run (a Dask task that raised); such points have no run.
+            run (a Dask task that raised). Such points have no run.
     """
 
     plan: SweepPlan
@@ -111,7 +111,7 @@ def run_local(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs
             first failed one.
         observer: receives start, output and finish events.
         stop_requested: set from another thread or a signal handler to stop
-            the sweep; KeyboardInterrupt in the calling thread does the same.
+            the sweep. KeyboardInterrupt in the calling thread does the same.
 
     Returns:
         The outcome. After a stop, the running points are stopped (their runs
@@ -149,7 +149,7 @@ def run_local(script, plan: SweepPlan, run_options: dict, *, sweep_id: str, jobs
 
 
 def _collect_finished(running: dict, observer: Observer) -> bool:
-    """Remove the finished points from `running`; return whether one of them failed."""
+    """Remove the finished points from `running` and return whether one of them failed."""
     failed = False
     for index, (point, run) in list(running.items()):
         if run.poll() is None:

@@ -1,8 +1,8 @@
 """Output lines of a sweep's points, each with its point's label in front.
 
-The chunks of each point's stdout and stderr go through their own
-`LineAssembler`, so a line is printed once it is complete and follows the
-log's rules (a bare `\\r` starts it over, ANSI codes are dropped). The
+Each point's stdout and stderr chunks go through their own `LineAssembler`,
+so a line is printed once it is complete. As in the log, a bare `\\r`
+starts the line over, and ANSI codes are dropped. The
 console and the notebook each provide the function that prints a line.
 """
 
@@ -19,10 +19,10 @@ LineWriter = Callable[[Point, str, Iterable[str]], None]
 
 
 class PrefixedOutput:
-    """Assemble each point's output into lines and hand them to `write_line`.
+    """Line assembler for the points' output, which hands each complete line to `write_line`.
 
     Args:
-        write_line: prints one line; see `LineWriter`. It is called from
+        write_line: prints one line, as `LineWriter` describes. It is called from
             the thread that feeds the chunk.
     """
 
@@ -32,7 +32,7 @@ class PrefixedOutput:
         self._lock = threading.Lock()
 
     def feed(self, point: Point, stream: str, text: str) -> None:
-        """Add a chunk of a point's stream ("stdout" or "stderr"); complete lines are written at once."""
+        """Add a chunk of a point's stream ("stdout" or "stderr") and write its complete lines at once."""
         with self._lock:
             key = (point.index, stream)
             if key not in self._assemblers:

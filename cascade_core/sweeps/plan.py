@@ -1,7 +1,7 @@
 """A sweep plan: the override tokens of a multirun expanded into points.
 
-Each point is the Cartesian product of the swept values, in the order the
-keys were given and, within a key, in the order of its items, so the last
+The points are the Cartesian product of the swept values. Keys follow the
+order they were given in, and each key's items their own order, so the last
 key varies fastest (as in `itertools.product`).
 """
 
