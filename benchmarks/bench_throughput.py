@@ -13,7 +13,7 @@ Every side writes its stdout to a file (`> file`). Ratios printed:
 - cascade-ml 0.18.0's `cascade run print.py -y --log > file`, against
   unbuffered Python of its own venv;
 - a Hydra app printing the same lines, `PYTHONUNBUFFERED=1 python app.py > file`
-  (Hydra does not capture stdout, so its log holds none of these lines).
+  (Hydra does not capture stdout, so its log contains none of these lines).
 """
 
 from __future__ import annotations

@@ -202,8 +202,8 @@ def script_matches(path, pattern: str) -> bool:
     path = Path(path)
     if any(char in pattern for char in "*?["):
         return fnmatch.fnmatch(str(path), pattern) or fnmatch.fnmatch(path.name, pattern)
-    wanted = Path(pattern).parts
-    return path.parts[-len(wanted):] == wanted
+    pattern_parts = Path(pattern).parts
+    return path.parts[-len(pattern_parts):] == pattern_parts
 
 
 def _name_matches(name, pattern: str) -> bool:

@@ -21,7 +21,7 @@ def wait_for(predicate, timeout: float = 60.0):
 
 
 def process_gone(pid: int) -> bool:
-    """Tell whether process `pid` has ended: it no longer exists, or it is a zombie nobody reaps."""
+    """Return True when process `pid` has ended: it no longer exists, or it is a zombie that no process has reaped."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stream:
             return stream.read().rpartition(")")[2].split()[0] in ("Z", "X")

@@ -1,4 +1,4 @@
-"""Tests of cascade_core.bootstrap: the child sees what plain `python script.py` gives it."""
+"""Tests of cascade_core.bootstrap: the child gets the same `__main__`, paths and argv as plain `python script.py`."""
 
 from __future__ import annotations
 

@@ -221,7 +221,7 @@ def test_our_line_opens_cascade_ml_line(tmp_path):
     assert ours.save(Model()).name == "00001"
 
 
-def test_cascade_ml_model_in_run_without_config_or_log(tmp_path):
+def test_cascade_ml_model_without_run_records(tmp_path):
     script = tmp_path / "plain.py"
     script.write_text(textwrap.dedent(
         """

@@ -298,10 +298,12 @@ def test_magics_runs_table(kernel):
 
     page = result.html()[0]
     assert page.startswith("<table>")
-    assert "listed-run" in page and "--PROMPT listed" in page
+    assert "listed-run" in page
+    assert "--PROMPT listed" in page
     text = result.plain()[0].splitlines()
     assert text[0].split() == ["run", "id", "name", "script", "status", "started", "duration", "overrides", "metrics"]
-    assert "listed-run" in text[2] and "completed" in text[2]
+    assert "listed-run" in text[2]
+    assert "completed" in text[2]
 
 
 def test_magics_runs_table_indexes_runs(kernel):
@@ -365,7 +367,10 @@ def test_magics_diff_runs(kernel):
     result = kernel.run("%cascade_diff {a.id} {b.id}")
 
     text = result.plain()[0]
-    assert "config:" in text and "LR" in text and "0.5" in text and "0.25" in text
+    assert "config:" in text
+    assert "LR" in text
+    assert "0.5" in text
+    assert "0.25" in text
     page = result.html()[0]
     assert "<td style='text-align:left'>EPOCHS</td><td style='text-align:left'>3</td>" in page
     assert "<td style='text-align:left'>4</td>" in page
@@ -455,7 +460,8 @@ def test_magics_runs_plain_text_in_terminal(workdir):
     )
 
     assert "'term'" in completed.stdout
-    assert "run id" in completed.stdout and "<table>" not in completed.stdout
+    assert "run id" in completed.stdout
+    assert "<table>" not in completed.stdout
     assert "--PROMPT term" in completed.stdout
     assert "No differences in config, overrides, metrics or source." in completed.stdout
     assert "  config:     PROMPT='term'*   (* overridden)" in completed.stdout

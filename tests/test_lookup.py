@@ -50,4 +50,5 @@ def test_find_field_exact_spellings(key, found):
     source = "from cascade_core import Config\nclass A(Config):\n    lr = 1\n    batch_size = 2\nclass B(Config):\n    lr = 3\n"
     field = find_field(discover_source(source), key)
 
-    assert (field and field.key) == found
+    found_key = field.key if field is not None else None
+    assert found_key == found

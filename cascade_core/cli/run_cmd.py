@@ -43,7 +43,7 @@ from cascade_core.errors import CascadeError
 def run(ctx: click.Context, script: str, arguments: tuple[str, ...], **options) -> None:
     """Run SCRIPT with config OVERRIDES (`--lr 0.1`, `lr=0.1`) as a tracked run.
 
-    Prints the config with overridden keys marked and asks for confirmation
+    Prints the config with overridden keys marked and prompts for confirmation
     unless -y. Arguments after a bare `--` go to the script's sys.argv.
     The exit status is the script's (128+N when signal N ended it).
     """
