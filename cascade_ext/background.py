@@ -19,7 +19,6 @@ from cascade_ext.streaming import OutputTail
 logger = logging.getLogger(__name__)
 
 OUTPUT_LINES = 200
-MAX_LINE_CHARS = 2_000
 UPDATE_INTERVAL = 0.5
 SHUTDOWN_WAIT = 10.0
 
@@ -81,7 +80,7 @@ class RunView:
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop")
         self.widget = widgets.VBox([widgets.HBox([self.header, self.stop_button]), self.output])
         self.run = None
-        self.tail = OutputTail(lines, MAX_LINE_CHARS)
+        self.tail = OutputTail(lines)
         self.stdout = self.tail.stdout
         self.stderr = self.tail.stderr
         self._started = time.monotonic()

@@ -26,7 +26,6 @@ from cascade_ext.panel_sweep import SweepSection
 logger = logging.getLogger(__name__)
 
 OUTPUT_LINES = 200
-MAX_LINE_CHARS = 2_000
 UPDATE_INTERVAL = 0.5
 ERROR_COLOR = "#c62828"
 
@@ -247,7 +246,7 @@ class Panel:
         for other in rows:
             other.id_button.button_style = "info" if other is row else ""
         self.output_title.value = f"Output of run <b>{html.escape(row.run.id)}</b>"
-        row.dirty = True
+        row.output.mark_changed()
         self.refresh()
 
     def refresh(self) -> None:
@@ -296,20 +295,22 @@ class PanelRun:
     """One row of the panel's runs table: a run, the values it changed, and its latest output.
 
     Output callbacks run in the run's reader threads and only feed a bounded
-    tail, while `refresh()` and `take_output()` run in the panel's refresher thread.
+    `OutputTail`, while `refresh()` and `take_output()` run in the panel's
+    refresher thread.
     """
 
     def __init__(self, values: dict, output_lines: int, on_select):
         import ipywidgets as widgets
 
-        from cascade_ext.streaming import _TailLines
+        from cascade_ext.streaming import OutputTail
 
         self.values = values
         self.run = None
         self.running = True
-        self.dirty = False
-        self._tail = _TailLines(output_lines, MAX_LINE_CHARS)
-        self._lock = threading.Lock()
+        self.output = OutputTail(output_lines)
+        self.stdout = self.output.stdout
+        self.stderr = self.output.stderr
+        self.take_output = self.output.take_output
         self._started = time.monotonic()
 
         self.id_button = widgets.Button(layout=widgets.Layout(width="17em"), tooltip="Show this run's output")
@@ -329,27 +330,6 @@ class PanelRun:
         self.id_button.description = run.id
         self.values_label.value = html.escape(format_overrides(self.values) or "(defaults)")
         self.refresh()
-
-    def stdout(self, text: str) -> None:
-        """Take a chunk of the run's stdout (called from a reader thread)."""
-        self._feed("stdout", text)
-
-    def stderr(self, text: str) -> None:
-        """Take a chunk of the run's stderr (called from a reader thread)."""
-        self._feed("stderr", text)
-
-    def _feed(self, stream: str, text: str) -> None:
-        with self._lock:
-            self._tail.feed(stream, text)
-            self.dirty = True
-
-    def take_output(self) -> str | None:
-        """Return the latest output lines if they changed since the last call, else None."""
-        with self._lock:
-            if not self.dirty:
-                return None
-            self.dirty = False
-            return "\n".join(self._tail.render())
 
     def refresh(self) -> None:
         """Show the run's status, duration and last metrics."""

@@ -121,6 +121,11 @@ class OutputTail:
         """Take a chunk of the run's stderr (called from a reader thread)."""
         self._feed("stderr", text)
 
+    def mark_changed(self) -> None:
+        """Make the next `take_output` return the lines even if no output arrived since."""
+        with self._lock:
+            self._changed = True
+
     def take_output(self) -> str | None:
         """Return the latest lines joined by newlines if they changed since the last call, else None."""
         with self._lock:
