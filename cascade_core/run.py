@@ -27,6 +27,7 @@ from typing import Mapping
 
 from cascade_core import store
 from cascade_core.errors import RunError, RunTimeoutError
+from cascade_core.metrics import RUN_DIR_ENV, RUN_ID_ENV
 from cascade_core.runplan import LaunchPlan, is_expression, prepare
 
 __all__ = ["LaunchPlan", "Run", "launch", "prepare", "run", "start"]
@@ -41,9 +42,6 @@ ENVIRONMENT_TIMEOUT = 30.0
 
 EXIT_STOP_TIMEOUT = 10.0
 """Seconds the interpreter's exit waits for each run it stops (see `_stop_live_runs`)."""
-
-RUN_DIR_ENV = "CASCADE_RUN_DIR"
-RUN_ID_ENV = "CASCADE_RUN_ID"
 
 
 # Launching -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cascade_core.errors import AmbiguousRunError, RunNotFoundError
+from cascade_core.metrics import METRICS_FILE  # noqa: F401 (part of the run folder layout listed here)
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ SCRIPT_FILE = "cascade_run_script.py"
 NOTEBOOK_FILE = "cascade_run_notebook.ipynb"
 VALUES_FILE = "cascade_values.json"
 LOG_FILE = "logs/cascade_run.log"
-METRICS_FILE = "metrics.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 MODELS_FILE = "models.jsonl"
 
